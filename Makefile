@@ -1,0 +1,29 @@
+# Two commands for a new user: `make demo` and `make test`. Both set up .venv themselves.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# torch is pinned to the CPU build these machines carry on disk (an unpinned torch pulls a
+# multi-GB CUDA build); DGL 1.1.3 is the newest Linux DGL that imports with it.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "torch==2.13.0" "dgl==1.1.3" packaging pyarrow pytest
+	$(BIN)/pip install -q -e .
+	touch $(STAMP)
+
+.PHONY: install demo test bench clean
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/genurl demo --dataset cora
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ge.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

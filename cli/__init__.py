@@ -1,0 +1,1 @@
+"""The ``genurl`` command line: a thin typer app over :mod:`genurl_graph`."""

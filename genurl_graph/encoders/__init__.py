@@ -1,0 +1,11 @@
+"""LDT, low-dimensional transformation: encoders f_theta mapping a graph's nodes to embeddings.
+
+Each encoder has ``prepare(graph) -> inputs`` (done once, outside training) and
+``forward(inputs) -> Z`` (n, dim). Inductive encoders embed new nodes by ``prepare`` on a new
+graph; the table is transductive.
+"""
+from __future__ import annotations
+
+from .models import GCN, MLP, SGC, Table, build_encoder, propagate
+
+__all__ = ["GCN", "MLP", "SGC", "Table", "build_encoder", "propagate"]

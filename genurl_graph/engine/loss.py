@@ -1,0 +1,55 @@
+"""The general KL-type divergence (fuzzy cross-entropy) between P_X and Q_Z, evaluated sparsely.
+
+    L = - sum_{(i,j) in E} [P_ij log Q_ij + (1 - P_ij) log(1 - Q_ij)]
+        - m sum_{(i,j) in E} E_{k ~ uniform} log(1 - Q_ik)
+
+with Q_ij = (1 + ||z_i - z_j||^2 / nu)^(-(nu+1)/2): pull along the edges of the P_X graph; push
+each edge's source away from m uniformly drawn nodes. The draws are shared by a batch: every
+source meets the same pool of uniformly drawn nodes, so the push is one (sources x pool) matrix
+product, and its memory does not grow with m. Cost O(E d + S M d) per batch (S distinct sources,
+M pool size) instead of O(N^2 d).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..kernels import block_sqdist, edge_sqdist
+
+_EPS = 1e-6
+
+
+def log_q(d2: torch.Tensor, nu: float) -> torch.Tensor:
+    """log of the t-kernel, log kappa_nu(d2) = -(nu+1)/2 log(1 + d2/nu)."""
+    return -(nu + 1.0) / 2.0 * torch.log1p(d2 / nu)
+
+
+def log_one_minus(logq: torch.Tensor) -> torch.Tensor:
+    """log(1 - q) from log q, kept finite where q -> 1."""
+    return torch.log(torch.clamp(-torch.expm1(logq), min=_EPS))
+
+
+def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Tensor,
+             pool: torch.Tensor, nu: float, negatives: float = 5.0, backend: str = "auto") -> torch.Tensor:
+    """Mean fuzzy cross-entropy per P_X edge: pull over (src, dst, p); push of each edge's
+    source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge."""
+    lq = log_q(edge_sqdist(z, src, dst, backend), nu)
+    pull = -(p * lq + (1 - p) * log_one_minus(lq)).sum()
+    loss = pull
+    if negatives > 0 and len(pool):
+        sources, counts = torch.unique(src, return_counts=True)
+        push_rows = -log_one_minus(log_q(block_sqdist(z[sources], z[pool]), nu)).mean(1)
+        loss = loss + negatives * (counts.to(push_rows.dtype) * push_rows).sum()
+    return loss / max(len(src), 1)
+
+
+def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
+                begin: float = 0.1, end: float = 0.8) -> float:
+    """nu_Z at ``epoch``: constant, or raised geometrically from start to end between the
+    ``begin`` and ``end`` fractions of training (the DMT code's schedule)."""
+    if nu_end is None or nu_end == nu_start:
+        return nu_start
+    frac = (epoch / max(epochs - 1, 1) - begin) / (end - begin)
+    frac = min(max(frac, 0.0), 1.0)
+    return math.exp(math.log(nu_start) + frac * (math.log(nu_end) - math.log(nu_start)))

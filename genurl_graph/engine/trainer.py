@@ -1,0 +1,93 @@
+"""The trainer: Adam over edge mini-batches of P_X with negatives drawn per batch."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..kernels import resolve_backend
+from .loss import gkl_loss, nu_schedule
+
+ProgressFn = Callable[[int, int, float], None]
+
+
+@dataclass
+class TrainResult:
+    """What a fit did: the loss of each epoch, whether it stopped on a plateau, wall seconds."""
+
+    losses: list = field(default_factory=list)
+    stopped_early: bool = False
+    seconds: float = 0.0
+    backend: str = ""
+
+
+class Trainer:
+    """Minimise the GKL loss of an encoder's embeddings against an affinity's P_X.
+
+    Each epoch visits every P_X edge once, in shuffled batches of ``batch_size`` edges (all at
+    once when ``None``); each batch draws a pool of ``pool`` uniform nodes that every source in
+    it is pushed from, weighted ``negatives`` per edge, so memory does not grow with the
+    negatives. ``nu`` (nu_Z) may be raised towards
+    ``nu_end`` during training. Training stops early when the epoch loss has not improved by a
+    relative ``tol`` for ``patience`` epochs. All randomness comes from ``seed``.
+    """
+
+    def __init__(self, epochs: int = 200, lr: float = 1e-3, nu: float = 1.0, nu_end: float | None = None,
+                 negatives: float = 5.0, pool: int = 128, batch_size: int | None = None, patience: int = 30, tol: float = 1e-4,
+                 weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", backend: str = "auto",
+                 progress: ProgressFn | None = None):
+        if epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if negatives < 0:
+            raise ValueError("negatives must be >= 0")
+        self.epochs, self.lr, self.nu, self.nu_end = epochs, lr, nu, nu_end
+        self.negatives, self.pool, self.batch_size, self.patience, self.tol = negatives, pool, batch_size, patience, tol
+        self.weight_decay, self.seed, self.device, self.backend = weight_decay, seed, device, backend
+        self.progress = progress
+
+    def fit(self, encoder: torch.nn.Module, inputs, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+            num_nodes: int) -> TrainResult:
+        device = torch.device(self.device)
+        backend = resolve_backend(self.backend, device)
+        gen = torch.Generator(device=device).manual_seed(self.seed)
+        src, dst, p = (torch.as_tensor(a).to(device) for a in edges)
+        n_edges = len(src)
+        batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
+        opt = torch.optim.Adam(encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        result = TrainResult(backend=backend)
+        best, since_best = float("inf"), 0
+        start = time.perf_counter()
+        encoder.train()
+        for epoch in range(self.epochs):
+            nu = nu_schedule(self.nu, self.nu_end, epoch, self.epochs)
+            order = torch.randperm(n_edges, generator=gen, device=device) if batch < n_edges else None
+            total = 0.0
+            for lo in range(0, n_edges, batch):
+                idx = order[lo:lo + batch] if order is not None else slice(None)
+                s, d, w = src[idx], dst[idx], p[idx]
+                pool = torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device)
+                z = encoder(inputs)
+                loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(s)
+            epoch_loss = total / n_edges
+            if not np.isfinite(epoch_loss):
+                raise FloatingPointError(f"the loss became {epoch_loss} at epoch {epoch + 1}: lower lr")
+            result.losses.append(epoch_loss)
+            if self.progress is not None:
+                self.progress(epoch + 1, self.epochs, epoch_loss)
+            if epoch_loss < best * (1 - self.tol):
+                best, since_best = epoch_loss, 0
+            else:
+                since_best += 1
+                if self.patience and since_best >= self.patience and self.nu_end is None:
+                    result.stopped_early = True
+                    break
+        encoder.eval()
+        result.seconds = time.perf_counter() - start
+        return result

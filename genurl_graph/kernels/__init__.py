@@ -1,0 +1,55 @@
+"""Edge-wise kernels: squared distances ||z_u - z_v||^2 over many (u, v) pairs, with gradients.
+
+This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -> (E,)``:
+
+- ``torch``: the reference (gather both endpoints, subtract, autograd); any device.
+- ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
+  gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
+
+``auto`` takes ``dgl`` on CPU when DGL imports, else ``torch``. :func:`block_sqdist` gives all
+pairs between two row sets by one matrix product (the engine's shared negatives).
+"""
+from __future__ import annotations
+
+import torch
+
+from .._deps import dgl_available, require_dgl
+
+
+def sqdist_torch(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    return (z[src] - z[dst]).pow(2).sum(1)
+
+
+def sqdist_dgl(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    dgl = require_dgl()
+    g = dgl.graph((src, dst), num_nodes=z.shape[0])
+    sq = z.pow(2).sum(1)
+    dot = dgl.ops.u_dot_v(g, z, z).squeeze(1)
+    return (sq[src] + sq[dst] - 2 * dot).clamp_min(0)
+
+
+BACKENDS = {"torch": sqdist_torch, "dgl": sqdist_dgl}
+
+
+def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
+    """The backend that ``name`` means on ``device`` (``auto`` picks the fastest that runs)."""
+    device = torch.device(device)
+    if name == "auto":
+        return "dgl" if device.type == "cpu" and dgl_available() else "torch"
+    if name not in BACKENDS:
+        raise ValueError(f"unknown kernel backend {name!r}: choose from auto, {', '.join(BACKENDS)}")
+    if name == "dgl":
+        require_dgl()
+        if device.type != "cpu":
+            raise ValueError("the dgl backend runs on CPU only (no DGL build matches this torch's CUDA)")
+    return name
+
+
+def edge_sqdist(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+    """||z[src] - z[dst]||^2 for every pair, differentiable in ``z``."""
+    return BACKENDS[resolve_backend(backend, z.device)](z, src, dst)
+
+
+def block_sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """All pairwise ||a_i - b_j||^2, (len(a), len(b)), by one GEMM; differentiable in both."""
+    return (a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1) - 2 * a @ b.T).clamp_min(0)

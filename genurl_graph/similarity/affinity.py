@@ -1,0 +1,129 @@
+"""P_X objects: input similarities held as a sparse (n x n) matrix, apart from the optimiser.
+
+As in openTSNE's ``affinity.py``, an affinity is built once from the input (static similarity)
+and can say how new points relate to the fitted ones (``to_new``), for inductive encoders.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError
+from ..graphs.knn import knn_graph
+from .normalize import fuzzy_union, rows_to_csr, smooth_knn
+
+
+class Affinity:
+    """Input similarities P (CSR, symmetric, values in (0, 1]); the engine pulls along its edges."""
+
+    def __init__(self, P: sp.spmatrix):
+        P = sp.csr_matrix(P, dtype=np.float32)
+        P.setdiag(0)
+        P.eliminate_zeros()
+        if P.nnz == 0:
+            raise InputError("the input similarity has no edges")
+        self.P = P
+
+    @property
+    def num_nodes(self) -> int:
+        return self.P.shape[0]
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(src, dst, P_ij) of every non-zero, both directions of a symmetric pair."""
+        coo = self.P.tocoo()
+        return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float32)
+
+
+class FeatureAffinity(Affinity):
+    """P from the kNN graph of feature vectors: rho/sigma normalisation, t-kernel nu, fuzzy union.
+
+    ``X`` (n, f) dense or sparse; ``metric`` cosine (bag-of-words) or euclidean.
+    """
+
+    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0):
+        self.k, self.metric, self.nu = k, metric, nu
+        self._X = X
+        idx, dist = knn_graph(X, k, metric)
+        super().__init__(fuzzy_union(rows_to_csr(idx, smooth_knn(dist, nu), X.shape[0])))
+
+    def to_new(self, X_new) -> sp.csr_matrix:
+        """p_{j|new}: each new row's similarity to its k nearest fitted rows, (m x n)."""
+        m = X_new.shape[0]
+        stacked = sp.vstack([sp.csr_matrix(X_new), sp.csr_matrix(self._X)]) if sp.issparse(self._X) \
+            else np.vstack([np.asarray(X_new), np.asarray(self._X)])
+        idx, dist = knn_graph(stacked, self.k, self.metric)  # small m only: O((m+n)^2)
+        idx, dist = idx[:m], dist[:m]
+        keep = idx >= m
+        # Neighbours among the new rows are dropped; each row keeps its fitted neighbours.
+        vals = np.where(keep, smooth_knn(np.where(keep, dist, np.inf), self.nu), 0)
+        return rows_to_csr(np.where(keep, idx - m, 0), vals, self._X.shape[0])
+
+
+def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
+                             rng: np.random.Generator) -> sp.csr_matrix:
+    """Counts of (i, j) within ``window`` steps of each other on uniform random walks (DeepWalk)."""
+    adj = sp.csr_matrix(adj)
+    n = adj.shape[0]
+    indptr, indices = adj.indptr, adj.indices
+    deg = np.diff(indptr)
+    starts = np.repeat(np.arange(n), walks_per_node)
+    starts = starts[deg[starts] > 0]
+    path = np.empty((walk_length, len(starts)), dtype=np.int64)
+    path[0] = starts
+    for t in range(1, walk_length):
+        cur = path[t - 1]
+        d = deg[cur]
+        step = indptr[cur] + (rng.random(len(cur)) * np.maximum(d, 1)).astype(np.int64)
+        path[t] = np.where(d > 0, indices[np.minimum(step, len(indices) - 1)], cur)
+    rows, cols = [], []
+    for w in range(1, window + 1):
+        rows.append(path[:-w].ravel())
+        cols.append(path[w:].ravel())
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    keep = r != c
+    C = sp.coo_matrix((np.ones(keep.sum(), dtype=np.float32), (r[keep], c[keep])), shape=(n, n)).tocsr()
+    C.sum_duplicates()
+    return (C + C.T).tocsr()
+
+
+def _top_k_rows(M: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row, each row scaled so its largest is 1."""
+    M = sp.csr_matrix(M)
+    n = M.shape[0]
+    lens = np.diff(M.indptr)
+    row_of = np.repeat(np.arange(n), lens)
+    order = np.lexsort((-M.data, row_of))
+    rank = np.arange(len(order)) - np.repeat(M.indptr[:-1], lens)
+    keep = order[rank < k]
+    row_max = np.zeros(n, dtype=np.float64)
+    np.maximum.at(row_max, row_of, M.data)
+    vals = M.data[keep] / row_max[row_of[keep]]
+    return sp.csr_matrix((vals, (row_of[keep], M.indices[keep])), shape=M.shape)
+
+
+class StructureAffinity(Affinity):
+    """P from graph structure alone: the edges (weights scaled to at most 1), and, with
+    ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps, each node
+    keeping its ``k`` most frequent contexts scaled by the most frequent; fuzzy union.
+    """
+
+    def __init__(self, adj: sp.spmatrix, walks_per_node: int = 0, walk_length: int = 40, window: int = 5,
+                 k: int = 50, seed: int = 0):
+        adj = sp.csr_matrix(adj)
+        if walks_per_node > 0:
+            rng = np.random.default_rng(seed)
+            C = random_walk_cooccurrence(adj, walks_per_node, walk_length, window, rng)
+            P = _top_k_rows(C, k)
+            P = P.maximum((adj > 0).astype(np.float32))
+        else:
+            P = _top_k_rows(adj, adj.shape[0])
+        super().__init__(fuzzy_union(P))
+
+
+def combine(*parts: tuple[Affinity, float]) -> Affinity:
+    """Weighted fuzzy union of affinities: P = 1 - prod_i (1 - w_i P_i)."""
+    keep = None
+    for aff, weight in parts:
+        term = aff.P * weight
+        keep = term if keep is None else keep + term - keep.multiply(term)
+    return Affinity(keep)

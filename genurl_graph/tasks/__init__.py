@@ -1,0 +1,1 @@
+"""Task wiring: each module only connects graphs/, similarity/, encoders/ and engine/ for a task."""
