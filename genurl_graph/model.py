@@ -17,11 +17,11 @@ class GenURL:
     Parameters are stored as given (scikit-learn contract); ``fit`` sets ``embeddings_``,
     ``encoder_``, ``affinity_`` and ``history_``. ``task="ge"`` embeds a graph: a DGLGraph,
     networkx graph, scipy sparse adjacency, (E, 2) edge array or :class:`Graph`, with optional
-    node ``features``.
+    node ``features``. ``lr=None`` means 0.05 for a free table, 1e-3 for a network.
     """
 
     def __init__(self, task: str = "ge", dim: int = 128, encoder: str = "auto", epochs: int = 200,
-                 lr: float = 1e-3, nu: float = 1.0, nu_end: float | None = None, negatives: int = 5,
+                 lr: float | None = None, nu: float = 1.0, nu_end: float | None = None, negatives: int = 5,
                  k: int = 10, hops: int = 3, hidden: int = 512, walks_per_node: int = 10,
                  walk_length: int = 40, window: int = 5, batch_size: int | None = None,
                  patience: int = 30, random_state: int = 0, device: str = "cpu", backend: str = "auto",
@@ -61,7 +61,8 @@ class GenURL:
         self.encoder_name_, self.encoder_ = ge.build(graph, self.encoder, self.dim, self.hops, self.hidden)
         self.encoder_.to(self.device)
         inputs = _to_device(self.encoder_.prepare(graph), self.device)
-        trainer = Trainer(epochs=self.epochs, lr=self.lr, nu=self.nu, nu_end=self.nu_end,
+        lr = self.lr if self.lr is not None else (0.05 if self.encoder_name_ == "table" else 1e-3)
+        trainer = Trainer(epochs=self.epochs, lr=lr, nu=self.nu, nu_end=self.nu_end,
                           negatives=self.negatives, batch_size=self.batch_size, patience=self.patience,
                           seed=self.random_state, device=self.device, backend=self.backend,
                           progress=self._progress())

@@ -50,7 +50,7 @@ class Table(nn.Module):
 
     inductive = False
 
-    def __init__(self, num_nodes: int, dim: int, init_scale: float = 1e-2):
+    def __init__(self, num_nodes: int, dim: int, init_scale: float = 1.0):
         super().__init__()
         self.num_nodes, self.dim, self.init_scale = num_nodes, dim, init_scale
         self.weight = nn.Parameter(torch.empty(num_nodes, dim))

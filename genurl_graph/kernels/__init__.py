@@ -6,7 +6,8 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 - ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
   gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
 
-``auto`` takes ``dgl`` on CPU when DGL imports, else ``torch``. :func:`block_sqdist` gives all
+``auto`` takes ``dgl`` on CPU when DGL imports and the pass has at least ``DGL_MIN_EDGES`` pairs
+(below that, building DGL's graph costs more than it saves), else ``torch``. :func:`block_sqdist` gives all
 pairs between two row sets by one matrix product (the engine's shared negatives).
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ def sqdist_dgl(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.T
 
 
 BACKENDS = {"torch": sqdist_torch, "dgl": sqdist_dgl}
+DGL_MIN_EDGES = 20_000
 
 
 def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
@@ -47,7 +49,10 @@ def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
 
 def edge_sqdist(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto") -> torch.Tensor:
     """||z[src] - z[dst]||^2 for every pair, differentiable in ``z``."""
-    return BACKENDS[resolve_backend(backend, z.device)](z, src, dst)
+    name = resolve_backend(backend, z.device)
+    if backend == "auto" and len(src) < DGL_MIN_EDGES:
+        name = "torch"
+    return BACKENDS[name](z, src, dst)
 
 
 def block_sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from genurl_graph.cli.main import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def edge_file(tmp_path, sbm):
+    edges, y = sbm
+    path = tmp_path / "edges.txt"
+    path.write_text("# planted\n" + "\n".join(f"n{u},n{v}" for u, v in edges) + "\n")
+    (tmp_path / "labels.txt").write_text("\n".join(f"n{i} {c}" for i, c in enumerate(y)) + "\n")
+    return path
+
+
+def test_embed_then_eval_nodes(tmp_path, edge_file):
+    out = tmp_path / "emb.npy"
+    res = run("embed", edge_file, "-o", out, "--dim", 8, "--epochs", 20, "-q")
+    assert res.exit_code == 0, res.output
+    Z = np.load(out)
+    ids = (tmp_path / "emb.nodes.txt").read_text().split()
+    assert Z.shape == (90, 8) and ids[0] == "n0" and len(ids) == 90
+    res = run("eval", "nodes", out, tmp_path / "labels.txt", "--seeds", 2, "--json", tmp_path / "r.json")
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["metrics"]["accuracy"]["mean"] > 0.8
+    assert "accuracy" in res.output
+
+
+def test_eval_links(tmp_path, edge_file):
+    res = run("eval", "links", edge_file, "--dim", 8, "--epochs", 20, "-q", "--json", tmp_path / "l.json")
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "l.json").read_text())["metrics"]
+    assert {"auc", "ap", "hits@10", "hits@50", "hits@100"} <= set(metrics)
+    assert metrics["auc"]["mean"] > 0.7
+
+
+def test_embed_cora_with_features_public_split(tmp_path):
+    data = ROOT / "datasets" / "cora"
+    out = tmp_path / "cora.csv"
+    res = run("embed", data / "edges.txt", "--features", data / "features.npz", "-o", out,
+              "--epochs", 3, "--dim", 16, "-q")
+    assert res.exit_code == 0, res.output
+    assert out.read_text().splitlines()[0].startswith("node,z0")
+    res = run("eval", "nodes", out, data / "labels.txt")
+    assert res.exit_code == 0 and "public" in res.output, res.output
+
+
+@pytest.mark.parametrize("content,extra,message", [
+    ("", [], "file is empty"),
+    ("a b\nc\n", [], "edges.txt:2: expected 'source target [weight]'"),
+    ("a b x\n", [], "edges.txt:1: weight 'x' is not a number"),
+    ("a a\n", [], "no edges after removing self-loops"),
+    ("a b\n", ["--dim", "0"], "--dim must be at least 1"),
+])
+def test_embed_bad_input_exit_2_no_output(tmp_path, content, extra, message):
+    path = tmp_path / "edges.txt"
+    path.write_text(content)
+    out = tmp_path / "emb.npy"
+    res = run("embed", path, "-o", out, "-q", *extra)
+    assert res.exit_code == 2 and message in res.output.replace("\n", ""), res.output
+    assert not out.exists() and not (tmp_path / "emb.nodes.txt").exists()
+
+
+def test_embed_missing_output_folder(tmp_path, edge_file):
+    res = run("embed", edge_file, "-o", tmp_path / "no" / "emb.npy", "-q")
+    assert res.exit_code == 2 and "folder does not exist" in res.output
+
+
+def test_eval_nodes_unknown_node(tmp_path, edge_file):
+    out = tmp_path / "emb.npy"
+    assert run("embed", edge_file, "-o", out, "--dim", 4, "--epochs", 2, "-q").exit_code == 0
+    (tmp_path / "bad.txt").write_text("n0 1\nghost 2\n")
+    res = run("eval", "nodes", out, tmp_path / "bad.txt")
+    assert res.exit_code == 2 and "bad.txt:2: node 'ghost'" in res.output.replace("\n", "")
+
+
+def test_console_entry_point(tmp_path, edge_file):
+    exe = Path(sys.executable).with_name("genurl")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "genurl_graph.cli.main"]
+    proc = subprocess.run(cmd + ["embed", str(edge_file), "-o", str(tmp_path / "x.npy"), "--dim", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("error:")
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,52 @@
+import numpy as np
+import scipy.sparse as sp
+
+from genurl_graph.similarity import FeatureAffinity, StructureAffinity, combine, fuzzy_union, smooth_knn, t_kernel
+
+
+def test_t_kernel_limits():
+    d2 = np.array([0.0, 1.0, 4.0])
+    assert np.allclose(t_kernel(d2, 1.0), 1 / (1 + d2))
+    assert np.allclose(t_kernel(d2, 1e6), np.exp(-d2 / 2), atol=1e-4)
+
+
+def test_smooth_knn_hits_log2k():
+    rng = np.random.default_rng(0)
+    dist = np.sort(rng.random((50, 15)) * 3, axis=1)
+    p = smooth_knn(dist, nu=100)
+    assert np.allclose(p[:, 0], 1.0)  # the nearest neighbour is at rho: p = 1
+    assert np.allclose(p.sum(1), np.log2(15), rtol=1e-3)
+
+
+def test_fuzzy_union_symmetric_in_unit_interval():
+    P = sp.random(30, 30, density=0.2, random_state=0, format="csr")
+    U = fuzzy_union(P).toarray()
+    assert np.allclose(U, U.T) and U.min() >= 0 and U.max() <= 1
+    d = P.toarray()
+    assert np.allclose(U, d + d.T - d * d.T)
+
+
+def test_feature_affinity_and_to_new():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (40, 5)), rng.normal(8, 1, (40, 5))])
+    aff = FeatureAffinity(X, k=5, metric="euclidean")
+    P = aff.P.toarray()
+    assert np.allclose(P, P.T) and P.max() <= 1 and np.all(np.diag(P) == 0)
+    # neighbours stay within their cluster
+    assert P[:40, 40:].sum() == 0
+    new = aff.to_new(rng.normal(8, 1, (3, 5)))
+    assert new.shape == (3, 80) and new[:, :40].sum() == 0 and np.all(new.getnnz(1) == 5)
+
+
+def test_structure_affinity_walks_cover_edges(sbm):
+    edges, _ = sbm
+    n = edges.max() + 1
+    adj = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    adj = (adj + adj.T).tocsr()
+    plain = StructureAffinity(adj)
+    assert (plain.P != 0).sum() == adj.nnz
+    walks = StructureAffinity(adj, walks_per_node=5, walk_length=10, window=3, k=20, seed=0)
+    assert walks.P.nnz > adj.nnz  # co-occurrence adds context beyond the edges
+    assert np.all(walks.P[adj.nonzero()] == 1)
+    both = combine((plain, 1.0), (walks, 0.5))
+    assert both.P.max() <= 1 and both.P.nnz >= walks.P.nnz
