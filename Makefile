@@ -22,8 +22,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# pecanpy (the node2vec baseline) needs numpy<2: it gets an environment of its own.
+.venv-pecanpy/.installed:
+	$(PY) -m venv .venv-pecanpy
+	.venv-pecanpy/bin/pip install -q pecanpy
+	touch $@
+
+bench: $(STAMP) .venv-pecanpy/.installed
 	$(BIN)/python benchmarks/ge.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-pecanpy .pytest_cache

@@ -62,7 +62,7 @@ def _model(dim, epochs, seed, device, encoder, progress):
 
     if dim < 1:
         raise InputError(f"--dim must be at least 1, got {dim}")
-    if epochs < 1:
+    if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {epochs}")
     kw = {} if epochs is None else {"epochs": epochs}
     return GenURL(task="ge", dim=dim, encoder=encoder, random_state=seed, device=device,
@@ -86,12 +86,13 @@ def _write_json(path: Optional[Path], result: dict) -> None:
         write_json(path, result)
 
 
-DIM = typer.Option(128, "--dim", help="Embedding dimension.")
-EPOCHS = typer.Option(200, "--epochs", help="Training epochs (at most; stops early on a loss plateau).")
+DIM = typer.Option(512, "--dim", help="Embedding dimension.")
+EPOCHS = typer.Option(None, "--epochs", help="Training epochs, at most (stops early on a loss plateau); "
+                      "default chosen from the data: 50 with features, 200 without.")
 SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same embedding on CPU.")
 DEVICE = typer.Option("cpu", "--device", help="Torch device: cpu, cuda or cuda:N.")
 ENCODER = typer.Option("auto", "--encoder",
-                       help="Encoder: auto (sgc with features, table without), sgc, mlp, gcn, table.")
+                       help="Encoder: auto (ppr with features, table without), ppr, sgc, mlp, gcn, table.")
 FEATURES = typer.Option(None, "--features", help="Node features: .npy/.npz (rows in --nodes order, or "
                         "integer ids 0..rows-1) or .csv (node id first column).")
 NODES = typer.Option(None, "--nodes", help="Node list, one id a line: fixes the row order; isolated "
@@ -109,7 +110,7 @@ def embed(
     output: Path = typer.Option(..., "-o", "--output", help="Output: .npy (ids in .nodes.txt beside "
                                 "it), .csv or .parquet."),
     nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: int = DIM, epochs: int = EPOCHS, seed: int = SEED, device: str = DEVICE,
+    dim: int = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE,
     encoder: str = ENCODER, quiet: bool = QUIET,
 ):
     """Embed the nodes of an edge list with GenURL and write one row per node."""
@@ -156,7 +157,7 @@ def eval_nodes(
 def eval_links(
     edges: Path = typer.Argument(..., help="Edge list (as for `genurl embed`)."),
     nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: int = DIM, epochs: int = EPOCHS, seed: int = SEED, device: str = DEVICE, encoder: str = ENCODER,
+    dim: int = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE, encoder: str = ENCODER,
     seeds: int = typer.Option(1, "--seeds", help="Edge splits (seeds) to average over."),
     val: float = typer.Option(0.05, "--val", help="Fraction of edges held out for validation."),
     test: float = typer.Option(0.10, "--test", help="Fraction of edges held out for test."),
@@ -185,7 +186,7 @@ def eval_links(
 @_user_errors
 def demo(
     dataset: str = typer.Option("cora", "--dataset", help="Bundled data set: cora or citeseer."),
-    epochs: int = EPOCHS, seed: int = SEED, quiet: bool = QUIET,
+    epochs: Optional[int] = EPOCHS, seed: int = SEED, quiet: bool = QUIET,
 ):
     """Embed a bundled data set, then report node classification and link prediction."""
     from genurl_graph import GenURL, datasets

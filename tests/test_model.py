@@ -36,7 +36,7 @@ def test_inductive_transform_with_features(sbm):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(len(y), 6)) + 3 * np.eye(3)[y].repeat(2, 1)
     model = small_model(k=5).fit(edges, features=X)
-    assert model.encoder_name_ == "sgc"
+    assert model.encoder_name_ == "ppr"
     Z2 = model.transform(edges, features=X)
     assert np.allclose(Z2, model.embeddings_, atol=1e-5)
 

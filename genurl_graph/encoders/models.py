@@ -25,19 +25,25 @@ def normalized_adjacency(adj: sp.spmatrix) -> sp.csr_matrix:
     return (inv @ A @ inv).tocsr()
 
 
-def propagate(adj: sp.spmatrix, X, hops: int) -> list[np.ndarray]:
-    """[X, A^X, A^^2 X, ..., A^^hops X]: features smoothed over the graph (SGC), X row-normalised."""
+def propagate(adj: sp.spmatrix, X, hops: int, alpha: float = 0.0) -> np.ndarray:
+    """Features smoothed over the graph, X row-normalised first.
+
+    ``alpha = 0``: SGC, A^^hops X. ``alpha > 0``: personalised PageRank (APPNP),
+    ``hops`` steps of H <- (1 - alpha) A^ H + alpha X, which keeps each node's own features.
+    """
     X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-    X = X / np.maximum(np.abs(X).sum(1, keepdims=True), 1e-12)
+    X = (X / np.maximum(np.abs(X).sum(1, keepdims=True), 1e-12)).astype(np.float32)
     A = normalized_adjacency(adj)
-    out = [X.astype(np.float32)]
+    H = X
     for _ in range(hops):
-        out.append((A @ out[-1]).astype(np.float32))
-    return out
+        H = (A @ H).astype(np.float32)
+        if alpha:
+            H = (1 - alpha) * H + alpha * X
+    return H
 
 
-def _mlp(dims: list[int]) -> nn.Sequential:
-    layers = []
+def _mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
+    layers = [nn.Dropout(dropout)] if dropout else []
     for i in range(len(dims) - 1):
         layers.append(nn.Linear(dims[i], dims[i + 1]))
         if i < len(dims) - 2:
@@ -85,23 +91,24 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-class SGC(nn.Module):
-    """Propagate features ``hops`` times over the graph (A^^k X, computed once), then an MLP.
-
-    A linear GCN whose propagation is precomputed, so training costs an MLP's; inductive.
+class Propagated(nn.Module):
+    """Features propagated over the graph once (PPR or SGC, see :func:`propagate`), then an MLP
+    (``layers=1``: linear) with input dropout. A decoupled GCN: training costs an MLP's and new
+    nodes are embedded by propagating over their graph; inductive.
     """
 
     inductive = True
 
-    def __init__(self, in_dim: int, dim: int, hops: int = 3, hidden: int = 512, layers: int = 2):
+    def __init__(self, in_dim: int, dim: int, hops: int = 16, alpha: float = 0.1, hidden: int = 512,
+                 layers: int = 1, dropout: float = 0.5):
         super().__init__()
-        self.hops = hops
-        self.net = _mlp([in_dim] + [hidden] * (layers - 1) + [dim])
+        self.hops, self.alpha = hops, alpha
+        self.net = _mlp([in_dim] + [hidden] * (layers - 1) + [dim], dropout)
 
     def prepare(self, graph: Graph) -> torch.Tensor:
-        H = propagate(graph.symmetric(), _dense_features(graph), self.hops)[-1]
+        H = propagate(graph.symmetric(), _dense_features(graph), self.hops, self.alpha)
         H = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-12)
-        return torch.from_numpy(H)
+        return torch.from_numpy(H.astype(np.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -142,13 +149,17 @@ class GCN(nn.Module):
 
 
 def build_encoder(name: str, graph: Graph, dim: int, **kw) -> nn.Module:
-    """An encoder by name: ``table``, ``mlp``, ``sgc`` or ``gcn``."""
+    """An encoder by name: ``table``, ``ppr`` / ``sgc`` (propagated features), ``mlp`` or ``gcn``."""
     if name == "table":
         return Table(graph.num_nodes, dim)
     if graph.features is None:
         raise ValueError(f"the {name!r} encoder needs node features; use 'table' for a graph without them")
     in_dim = graph.features.shape[1]
-    classes = {"mlp": MLP, "sgc": SGC, "gcn": GCN}
+    if name == "ppr":
+        return Propagated(in_dim, dim, **kw)
+    if name == "sgc":
+        return Propagated(in_dim, dim, **{"alpha": 0.0, "hops": 3, **kw})
+    classes = {"mlp": MLP, "gcn": GCN}
     if name not in classes:
-        raise ValueError(f"unknown encoder {name!r}: choose from table, {', '.join(classes)}")
+        raise ValueError(f"unknown encoder {name!r}: choose from table, ppr, sgc, {', '.join(classes)}")
     return classes[name](in_dim, dim, **kw)

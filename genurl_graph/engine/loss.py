@@ -38,7 +38,9 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     pull = -(p * lq + (1 - p) * log_one_minus(lq)).sum()
     loss = pull
     if negatives > 0 and len(pool):
-        sources, counts = torch.unique(src, return_counts=True)
+        counts = torch.bincount(src, minlength=z.shape[0])
+        sources = counts.nonzero().squeeze(1)
+        counts = counts[sources]
         push_rows = -log_one_minus(log_q(block_sqdist(z[sources], z[pool]), nu)).mean(1)
         loss = loss + negatives * (counts.to(push_rows.dtype) * push_rows).sum()
     return loss / max(len(src), 1)

@@ -35,16 +35,21 @@ class Affinity:
 
 
 class FeatureAffinity(Affinity):
-    """P from the kNN graph of feature vectors: rho/sigma normalisation, t-kernel nu, fuzzy union.
+    """P from the kNN graph of feature vectors, symmetrised by fuzzy union.
 
-    ``X`` (n, f) dense or sparse; ``metric`` cosine (bag-of-words) or euclidean.
+    ``X`` (n, f) dense or sparse; ``metric`` cosine (bag-of-words) or euclidean. ``weights``:
+    ``"smooth"`` gives p_{j|i} by rho/sigma normalisation and the t-kernel nu (UMAP style);
+    ``"binary"`` gives every kNN pair p = 1 (better when k is small and neighbours are clean).
     """
 
-    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0):
-        self.k, self.metric, self.nu = k, metric, nu
+    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0, weights: str = "smooth"):
+        if weights not in ("smooth", "binary"):
+            raise ValueError(f"unknown weights {weights!r}: smooth or binary")
+        self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
         self._X = X
         idx, dist = knn_graph(X, k, metric)
-        super().__init__(fuzzy_union(rows_to_csr(idx, smooth_knn(dist, nu), X.shape[0])))
+        p = smooth_knn(dist, nu) if weights == "smooth" else np.ones_like(dist)
+        super().__init__(fuzzy_union(rows_to_csr(idx, p, X.shape[0])))
 
     def to_new(self, X_new) -> sp.csr_matrix:
         """p_{j|new}: each new row's similarity to its k nearest fitted rows, (m x n)."""
@@ -55,7 +60,8 @@ class FeatureAffinity(Affinity):
         idx, dist = idx[:m], dist[:m]
         keep = idx >= m
         # Neighbours among the new rows are dropped; each row keeps its fitted neighbours.
-        vals = np.where(keep, smooth_knn(np.where(keep, dist, np.inf), self.nu), 0)
+        p = smooth_knn(np.where(keep, dist, np.inf), self.nu) if self.weights == "smooth" else np.ones_like(dist)
+        vals = np.where(keep, p, 0)
         return rows_to_csr(np.where(keep, idx - m, 0), vals, self._X.shape[0])
 
 
@@ -101,10 +107,24 @@ def _top_k_rows(M: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (row_of[keep], M.indices[keep])), shape=M.shape)
 
 
+def positive_pmi(C: sp.csr_matrix) -> sp.csr_matrix:
+    """PPMI of co-occurrence counts: max(0, log(C_ij C / (C_i C_j))), which discounts hubs
+    (what DeepWalk and node2vec factorise implicitly)."""
+    C = sp.csr_matrix(C, dtype=np.float64)
+    total = C.sum()
+    row = np.asarray(C.sum(1)).ravel()
+    col = np.asarray(C.sum(0)).ravel()
+    coo = C.tocoo()
+    pmi = np.log(coo.data * total / (row[coo.row] * col[coo.col]))
+    keep = pmi > 0
+    return sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=C.shape)
+
+
 class StructureAffinity(Affinity):
     """P from graph structure alone: the edges (weights scaled to at most 1), and, with
-    ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps, each node
-    keeping its ``k`` most frequent contexts scaled by the most frequent; fuzzy union.
+    ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps turned into
+    positive PMI, each node keeping its ``k`` strongest contexts scaled by the strongest;
+    fuzzy union.
     """
 
     def __init__(self, adj: sp.spmatrix, walks_per_node: int = 0, walk_length: int = 40, window: int = 5,
@@ -113,7 +133,7 @@ class StructureAffinity(Affinity):
         if walks_per_node > 0:
             rng = np.random.default_rng(seed)
             C = random_walk_cooccurrence(adj, walks_per_node, walk_length, window, rng)
-            P = _top_k_rows(C, k)
+            P = _top_k_rows(positive_pmi(C), k)
             P = P.maximum((adj > 0).astype(np.float32))
         else:
             P = _top_k_rows(adj, adj.shape[0])
