@@ -70,7 +70,8 @@ def _model(dim, epochs, seed, device, encoder, progress):
 
 
 def _print_metrics(title: str, result: dict) -> None:
-    table = Table(title=title)
+    out.print(title, highlight=False, soft_wrap=True)
+    table = Table()
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column("std", justify="right")

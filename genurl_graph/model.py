@@ -59,13 +59,15 @@ class GenURL:
         self._check()
         graph = as_graph(graph, features)
         torch.manual_seed(self.random_state)
-        self.affinity_ = ge.ge_affinity(graph, self.k, self.hops, self.alpha, self.walks_per_node,
-                                        self.walk_length, self.window, self.random_state)
         self.encoder_name_, self.encoder_ = ge.build(graph, self.encoder, self.dim, self.hops, self.alpha,
                                                      self.hidden)
+        inputs = self.encoder_.prepare(graph)
+        smoothed = inputs.numpy() if self.encoder_name_ == "ppr" else None  # reuse the propagation
+        self.affinity_ = ge.ge_affinity(graph, self.k, self.hops, self.alpha, self.walks_per_node,
+                                        self.walk_length, self.window, self.random_state, smoothed)
         auto = ge.defaults(graph)
         self.encoder_.to(self.device)
-        inputs = _to_device(self.encoder_.prepare(graph), self.device)
+        inputs = _to_device(inputs, self.device)
         lr = self.lr if self.lr is not None else (0.05 if self.encoder_name_ == "table" else auto.lr)
         epochs = self.epochs if self.epochs is not None else auto.epochs
         trainer = Trainer(epochs=epochs, lr=lr, nu=self.nu, nu_end=self.nu_end,

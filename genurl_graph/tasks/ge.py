@@ -32,8 +32,9 @@ def defaults(graph: Graph) -> GEDefaults:
 
 
 def ge_affinity(graph: Graph, k: int, hops: int, alpha: float, walks_per_node: int, walk_length: int,
-                window: int, seed: int) -> Affinity:
-    """P_X for graph embedding (see the module docstring)."""
+                window: int, seed: int, smoothed=None) -> Affinity:
+    """P_X for graph embedding (see the module docstring); ``smoothed``: the propagated
+    features when the encoder has already computed them."""
     adj = graph.symmetric()
     if graph.features is None:
         return StructureAffinity(adj, walks_per_node=walks_per_node, walk_length=walk_length,
@@ -41,7 +42,8 @@ def ge_affinity(graph: Graph, k: int, hops: int, alpha: float, walks_per_node: i
     structure = StructureAffinity(adj)
     if k <= 0:
         return structure
-    smoothed = propagate(adj, graph.features, hops, alpha)
+    if smoothed is None:
+        smoothed = propagate(adj, graph.features, hops, alpha)
     return combine((structure, 1.0), (FeatureAffinity(smoothed, k=k, metric="cosine", weights="binary"), 1.0))
 
 
