@@ -52,3 +52,25 @@ def test_cuda_auto_backend_matches_cpu():
     cpu = edge_sqdist(z, src, dst, "torch")
     gpu = edge_sqdist(z.cuda(), src.cuda(), dst.cuda(), "auto").cpu()
     assert torch.allclose(cpu, gpu, atol=1e-4)
+
+
+def test_engine_runs_where_dgl_cannot_import(monkeypatch, sbm):
+    """The GPU machine has no loadable DGL: the engine must fall back to plain torch."""
+    import builtins
+
+    from genurl_graph import GenURL, _deps
+
+    real_import = builtins.__import__
+
+    def no_dgl(name, *args, **kwargs):
+        if name == "dgl" or name.startswith("dgl."):
+            raise ImportError("simulated: DGL built for another torch")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dgl)
+    assert not _deps.dgl_available()
+    assert resolve_backend("auto") == "torch"
+    with pytest.raises(ImportError, match="pip install dgl"):
+        resolve_backend("dgl")
+    model = GenURL(dim=4, epochs=3, walks_per_node=2, walk_length=5).fit(sbm[0])
+    assert model.history_.backend == "torch" and model.embeddings_.shape == (90, 4)

@@ -50,3 +50,10 @@ def test_structure_affinity_walks_cover_edges(sbm):
     assert np.all(walks.P[adj.nonzero()] == 1)
     both = combine((plain, 1.0), (walks, 0.5))
     assert both.P.max() <= 1 and both.P.nnz >= walks.P.nnz
+
+
+def test_structure_to_new_scales_links():
+    adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    aff = StructureAffinity(adj)
+    new = aff.to_new(sp.csr_matrix(np.array([[2.0, 0, 4.0]]))).toarray()
+    assert np.allclose(new, [[0.5, 0, 1.0]])

@@ -139,6 +139,14 @@ class StructureAffinity(Affinity):
             P = _top_k_rows(adj, adj.shape[0])
         super().__init__(fuzzy_union(P))
 
+    def to_new(self, links: sp.spmatrix) -> sp.csr_matrix:
+        """p_{j|new} for new nodes from their links to fitted nodes ((m x n) weights): each
+        row scaled so its strongest link is 1."""
+        links = sp.csr_matrix(links, dtype=np.float32)
+        if links.shape[1] != self.num_nodes:
+            raise InputError(f"links must have {self.num_nodes} columns (the fitted nodes), got {links.shape[1]}")
+        return _top_k_rows(links, self.num_nodes).tocsr() if links.nnz else links
+
 
 def combine(*parts: tuple[Affinity, float]) -> Affinity:
     """Weighted fuzzy union of affinities: P = 1 - prod_i (1 - w_i P_i)."""
