@@ -60,7 +60,7 @@ def _progress_bar(label: str, quiet: bool):
 def _model(dim, epochs, seed, device, encoder, progress):
     from genurl_graph import GenURL
 
-    if dim < 1:
+    if dim is not None and dim < 1:
         raise InputError(f"--dim must be at least 1, got {dim}")
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {epochs}")
@@ -87,7 +87,8 @@ def _write_json(path: Optional[Path], result: dict) -> None:
         write_json(path, result)
 
 
-DIM = typer.Option(512, "--dim", help="Embedding dimension.")
+DIM = typer.Option(None, "--dim", help="Embedding dimension; default chosen from the data: 512 with "
+                   "features, 128 without.")
 EPOCHS = typer.Option(None, "--epochs", help="Training epochs, at most (stops early on a loss plateau); "
                       "default chosen from the data: 50 with features, 200 without.")
 SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same embedding on CPU.")
@@ -111,7 +112,7 @@ def embed(
     output: Path = typer.Option(..., "-o", "--output", help="Output: .npy (ids in .nodes.txt beside "
                                 "it), .csv or .parquet."),
     nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: int = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE,
+    dim: Optional[int] = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE,
     encoder: str = ENCODER, quiet: bool = QUIET,
 ):
     """Embed the nodes of an edge list with GenURL and write one row per node."""
@@ -119,7 +120,7 @@ def embed(
     from genurl_graph.io import check_output_path, write_embeddings
 
     check_output_path(output)
-    if dim < 1:
+    if dim is not None and dim < 1:
         raise InputError(f"--dim must be at least 1, got {dim}")
     start = time.perf_counter()
     graph = read_graph(edges, nodes=nodes, directed=directed, features=features)
@@ -158,7 +159,7 @@ def eval_nodes(
 def eval_links(
     edges: Path = typer.Argument(..., help="Edge list (as for `genurl embed`)."),
     nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: int = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE, encoder: str = ENCODER,
+    dim: Optional[int] = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE, encoder: str = ENCODER,
     seeds: int = typer.Option(1, "--seeds", help="Edge splits (seeds) to average over."),
     val: float = typer.Option(0.05, "--val", help="Fraction of edges held out for validation."),
     test: float = typer.Option(0.10, "--test", help="Fraction of edges held out for test."),

@@ -17,13 +17,14 @@ class GenURL:
     Parameters are stored as given (scikit-learn contract); ``fit`` sets ``embeddings_``,
     ``encoder_``, ``affinity_`` and ``history_``. ``task="ge"`` embeds a graph: a DGLGraph,
     networkx graph, scipy sparse adjacency, (E, 2) edge array or :class:`Graph`, with optional
-    node ``features``. ``encoder``, ``epochs`` and ``lr`` left at auto/None are chosen from the
-    data: with features a PPR-propagated linear encoder (50 epochs, lr 5e-3), without them a
-    free table (200 epochs, lr 0.05); see :mod:`genurl_graph.tasks.ge`.
+    node ``features``. ``dim``, ``encoder``, ``epochs``, ``lr``, ``nu`` and ``batch_size`` left
+    at auto/None are chosen from the data: with features a PPR-propagated linear encoder (512-d,
+    50 full-batch epochs, lr 5e-3, nu 1), without them a free table with a spectral start
+    (128-d, 10 epochs of 16384-edge batches, lr 0.01, nu 10); see :mod:`genurl_graph.tasks.ge`.
     """
 
-    def __init__(self, task: str = "ge", dim: int = 512, encoder: str = "auto", epochs: int | None = None,
-                 lr: float | None = None, nu: float = 1.0, nu_end: float | None = None, negatives: float = 5.0,
+    def __init__(self, task: str = "ge", dim: int | None = None, encoder: str = "auto", epochs: int | None = None,
+                 lr: float | None = None, nu: float | None = None, nu_end: float | None = None, negatives: float = 5.0,
                  k: int = 5, hops: int = 16, alpha: float = 0.1, hidden: int = 512, walks_per_node: int = 10,
                  walk_length: int = 40, window: int = 5, batch_size: int | None = None,
                  patience: int = 30, random_state: int = 0, device: str = "cpu", backend: str = "auto",
@@ -38,7 +39,7 @@ class GenURL:
     def _check(self):
         if self.task not in TASKS:
             raise InputError(f"unknown task {self.task!r}: available {', '.join(TASKS)}")
-        if not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
+        if self.dim is not None and (not isinstance(self.dim, (int, np.integer)) or self.dim < 1):
             raise InputError(f"dim must be a positive integer, got {self.dim!r}")
         if self.epochs is not None and self.epochs < 1:
             raise InputError(f"epochs must be at least 1, got {self.epochs!r}")
@@ -59,22 +60,19 @@ class GenURL:
         self._check()
         graph = as_graph(graph, features)
         torch.manual_seed(self.random_state)
-        self.encoder_name_, self.encoder_ = ge.build(graph, self.encoder, self.dim, self.hops, self.alpha,
-                                                     self.hidden)
-        inputs = self.encoder_.prepare(graph)
-        smoothed = inputs.numpy() if self.encoder_name_ == "ppr" else None  # reuse the propagation
-        self.affinity_ = ge.ge_affinity(graph, self.k, self.hops, self.alpha, self.walks_per_node,
-                                        self.walk_length, self.window, self.random_state, smoothed)
+        self.encoder_name_, self.encoder_, inputs, self.affinity_, neg_w = ge.wire(
+            graph, self.encoder, self.dim, self.k, self.hops, self.alpha, self.hidden, self.walks_per_node,
+            self.walk_length, self.window, self.random_state)
         auto = ge.defaults(graph)
         self.encoder_.to(self.device)
         inputs = _to_device(inputs, self.device)
-        lr = self.lr if self.lr is not None else (0.05 if self.encoder_name_ == "table" else auto.lr)
-        epochs = self.epochs if self.epochs is not None else auto.epochs
-        trainer = Trainer(epochs=epochs, lr=lr, nu=self.nu, nu_end=self.nu_end,
-                          negatives=self.negatives, batch_size=self.batch_size, patience=self.patience,
-                          seed=self.random_state, device=self.device, backend=self.backend,
-                          progress=self._progress())
-        self.history_ = trainer.fit(self.encoder_, inputs, self.affinity_.edges(), graph.num_nodes)
+        lr = self.lr if self.lr is not None else (0.05 if self.encoder_name_ == "table" and
+                                                  graph.features is not None else auto.lr)
+        trainer = Trainer(epochs=self.epochs or auto.epochs, lr=lr, nu=self.nu or auto.nu, nu_end=self.nu_end,
+                          negatives=self.negatives, batch_size=self.batch_size or auto.batch_size,
+                          patience=self.patience, seed=self.random_state, device=self.device,
+                          backend=self.backend, progress=self._progress())
+        self.history_ = trainer.fit(self.encoder_, inputs, self.affinity_.edges(), graph.num_nodes, neg_w)
         self.graph_ = graph
         self.embeddings_ = self._embed(inputs)
         return self

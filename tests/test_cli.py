@@ -18,8 +18,10 @@ def run(*args):
 
 
 @pytest.fixture
-def edge_file(tmp_path, sbm):
-    edges, y = sbm
+def edge_file(tmp_path):
+    from conftest import planted_edges
+
+    edges, y = planted_edges(p_in=0.5, p_out=0.005)
     path = tmp_path / "edges.txt"
     path.write_text("# planted\n" + "\n".join(f"n{u},n{v}" for u, v in edges) + "\n")
     (tmp_path / "labels.txt").write_text("\n".join(f"n{i} {c}" for i, c in enumerate(y)) + "\n")
@@ -28,11 +30,11 @@ def edge_file(tmp_path, sbm):
 
 def test_embed_then_eval_nodes(tmp_path, edge_file):
     out = tmp_path / "emb.npy"
-    res = run("embed", edge_file, "-o", out, "--dim", 8, "--epochs", 20, "-q")
+    res = run("embed", edge_file, "-o", out, "-q")
     assert res.exit_code == 0, res.output
     Z = np.load(out)
     ids = (tmp_path / "emb.nodes.txt").read_text().split()
-    assert Z.shape == (90, 8) and ids[0] == "n0" and len(ids) == 90
+    assert Z.shape == (90, 128) and ids[0] == "n0" and len(ids) == 90
     res = run("eval", "nodes", out, tmp_path / "labels.txt", "--seeds", 2, "--json", tmp_path / "r.json")
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "r.json").read_text())
@@ -41,7 +43,7 @@ def test_embed_then_eval_nodes(tmp_path, edge_file):
 
 
 def test_eval_links(tmp_path, edge_file):
-    res = run("eval", "links", edge_file, "--dim", 8, "--epochs", 20, "-q", "--json", tmp_path / "l.json")
+    res = run("eval", "links", edge_file, "-q", "--json", tmp_path / "l.json")
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "l.json").read_text())["metrics"]
     assert {"auc", "ap", "hits@10", "hits@50", "hits@100"} <= set(metrics)

@@ -51,19 +51,38 @@ def _mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) -> np.ndarray:
+    """A start for a free table from a similarity matrix: U sqrt(S) of its rank-``dim``
+    randomized SVD, rows scaled to norm ``radius`` (as UMAP starts from a spectral layout)."""
+    from sklearn.utils.extmath import randomized_svd
+
+    dim_svd = min(dim, min(M.shape) - 1)
+    U, S, _ = randomized_svd(sp.csr_matrix(M, dtype=np.float64), dim_svd, n_iter=5, random_state=seed)
+    Z = U * np.sqrt(S)
+    if dim_svd < dim:
+        Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd))])
+    return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 class Table(nn.Module):
-    """A free embedding per node (graphs without features): transductive."""
+    """A free embedding per node (graphs without features): transductive. ``init`` (n, dim)
+    sets the start (e.g. :func:`spectral_init`); else rows are drawn N(0, init_scale^2)."""
 
     inductive = False
 
-    def __init__(self, num_nodes: int, dim: int, init_scale: float = 1.0):
+    def __init__(self, num_nodes: int, dim: int, init_scale: float = 1.0, init: np.ndarray | None = None):
         super().__init__()
         self.num_nodes, self.dim, self.init_scale = num_nodes, dim, init_scale
         self.weight = nn.Parameter(torch.empty(num_nodes, dim))
+        self._init = None if init is None else torch.as_tensor(init, dtype=torch.float32)
         self.reset_parameters()
 
     def reset_parameters(self):
-        nn.init.normal_(self.weight, std=self.init_scale)
+        if self._init is not None:
+            with torch.no_grad():
+                self.weight.copy_(self._init)
+        else:
+            nn.init.normal_(self.weight, std=self.init_scale)
 
     def prepare(self, graph: Graph):
         if graph.num_nodes != self.num_nodes:
@@ -151,7 +170,7 @@ class GCN(nn.Module):
 def build_encoder(name: str, graph: Graph, dim: int, **kw) -> nn.Module:
     """An encoder by name: ``table``, ``ppr`` / ``sgc`` (propagated features), ``mlp`` or ``gcn``."""
     if name == "table":
-        return Table(graph.num_nodes, dim)
+        return Table(graph.num_nodes, dim, **kw)
     if graph.features is None:
         raise ValueError(f"the {name!r} encoder needs node features; use 'table' for a graph without them")
     in_dim = graph.features.shape[1]

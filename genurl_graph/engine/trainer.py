@@ -49,11 +49,15 @@ class Trainer:
         self.progress = progress
 
     def fit(self, encoder: torch.nn.Module, inputs, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
-            num_nodes: int) -> TrainResult:
+            num_nodes: int, negative_weights: np.ndarray | None = None) -> TrainResult:
+        """Train ``encoder(inputs)`` on P_X ``edges`` (src, dst, p); the push pool is drawn
+        uniformly, or in proportion to ``negative_weights`` (n,) when given."""
         device = torch.device(self.device)
         backend = resolve_backend(self.backend, device)
         gen = torch.Generator(device=device).manual_seed(self.seed)
         src, dst, p = (torch.as_tensor(a).to(device) for a in edges)
+        neg_w = None if negative_weights is None else torch.as_tensor(negative_weights, dtype=torch.float32,
+                                                                         device=device)
         n_edges = len(src)
         batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
         opt = torch.optim.Adam(encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -68,7 +72,8 @@ class Trainer:
             for lo in range(0, n_edges, batch):
                 idx = order[lo:lo + batch] if order is not None else slice(None)
                 s, d, w = src[idx], dst[idx], p[idx]
-                pool = torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device)
+                pool = (torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device) if neg_w is None
+                        else torch.multinomial(neg_w, self.pool, replacement=True, generator=gen))
                 z = encoder(inputs)
                 loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend)
                 opt.zero_grad(set_to_none=True)

@@ -122,18 +122,24 @@ def positive_pmi(C: sp.csr_matrix) -> sp.csr_matrix:
 
 class StructureAffinity(Affinity):
     """P from graph structure alone: the edges (weights scaled to at most 1), and, with
-    ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps turned into
-    positive PMI, each node keeping its ``k`` strongest contexts scaled by the strongest;
-    fuzzy union.
+    ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps: its positive PMI
+    shifted by log(``shift``) (the shift that word2vec's negatives imply) is kept as ``context``,
+    and each node's ``k`` strongest contexts get P = 1, with the edges; fuzzy union.
     """
 
     def __init__(self, adj: sp.spmatrix, walks_per_node: int = 0, walk_length: int = 40, window: int = 5,
-                 k: int = 50, seed: int = 0):
+                 k: int = 50, shift: float = 5.0, seed: int = 0):
         adj = sp.csr_matrix(adj)
+        self.context = None
         if walks_per_node > 0:
             rng = np.random.default_rng(seed)
             C = random_walk_cooccurrence(adj, walks_per_node, walk_length, window, rng)
-            P = _top_k_rows(positive_pmi(C), k)
+            M = positive_pmi(C)
+            M.data = np.maximum(M.data - np.log(shift), 0)
+            M.eliminate_zeros()
+            self.context = M
+            P = _top_k_rows(M, k)
+            P.data[:] = 1.0
             P = P.maximum((adj > 0).astype(np.float32))
         else:
             P = _top_k_rows(adj, adj.shape[0])

@@ -2,14 +2,19 @@
 
 With features: P_X = fuzzy union of the graph's edges and the k-NN graph (cosine) of the
 PPR-propagated features; encoder: the same propagated features through a linear layer with
-input dropout (inductive). Without features: P_X = positive PMI of random-walk co-occurrence;
-encoder: a free table.
+input dropout (inductive). Without features: P_X = each node's strongest contexts by shifted
+positive PMI of random-walk co-occurrence, plus its edges; encoder: a free table started from
+the SVD of that PMI matrix (a spectral start), pushed from nodes drawn by degree^0.75.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..encoders import build_encoder, propagate
+import numpy as np
+import torch
+
+from ..encoders import build_encoder, spectral_init
+from ..encoders.models import propagate
 from ..graphs import Graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 
@@ -19,12 +24,17 @@ class GEDefaults:
     """Settings that differ between graphs with and without features (chosen by the data)."""
 
     encoder: str
+    dim: int
     epochs: int
     lr: float
+    nu: float
+    batch_size: int | None
+    negative_power: float | None  # pool drawn by degree^power; None: uniform
 
 
-WITH_FEATURES = GEDefaults(encoder="ppr", epochs=50, lr=5e-3)
-STRUCTURE_ONLY = GEDefaults(encoder="table", epochs=200, lr=0.05)
+WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, epochs=50, lr=5e-3, nu=1.0, batch_size=None, negative_power=None)
+STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128, epochs=10, lr=0.01, nu=10.0, batch_size=16384,
+                            negative_power=0.75)
 
 
 def defaults(graph: Graph) -> GEDefaults:
@@ -47,11 +57,26 @@ def ge_affinity(graph: Graph, k: int, hops: int, alpha: float, walks_per_node: i
     return combine((structure, 1.0), (FeatureAffinity(smoothed, k=k, metric="cosine", weights="binary"), 1.0))
 
 
-def build(graph: Graph, encoder: str, dim: int, hops: int, alpha: float, hidden: int):
+def wire(graph: Graph, encoder: str, dim: int | None, k: int, hops: int, alpha: float, hidden: int,
+         walks_per_node: int, walk_length: int, window: int, seed: int):
+    """Everything the trainer needs for GE: (encoder name, encoder, its inputs, P_X, pool weights)."""
     name = defaults(graph).encoder if encoder == "auto" else encoder
-    kw = {}
+    dim = dim or defaults(graph).dim
+    enc = None
+    smoothed = None
     if name == "ppr":
-        kw = {"hops": hops, "alpha": alpha, "hidden": hidden}
-    elif name in ("mlp", "gcn"):
-        kw = {"hidden": hidden}
-    return name, build_encoder(name, graph, dim, **kw)
+        enc = build_encoder(name, graph, dim, hops=hops, alpha=alpha, hidden=hidden)
+        smoothed = enc.prepare(graph).numpy()  # P_X reuses the encoder's propagation
+    affinity = ge_affinity(graph, k, hops, alpha, walks_per_node, walk_length, window, seed, smoothed)
+    if enc is None:
+        kw = {"hidden": hidden} if name in ("mlp", "gcn") else {}
+        if name == "table" and getattr(affinity, "context", None) is not None:
+            kw = {"init": spectral_init(affinity.context, dim, seed)}
+        enc = build_encoder(name, graph, dim, **kw)
+    inputs = enc.prepare(graph) if smoothed is None else torch.from_numpy(smoothed)
+    power = defaults(graph).negative_power
+    neg_w = None
+    if power is not None and name == "table":
+        neg_w = np.asarray(graph.symmetric().getnnz(1), dtype=np.float64) ** power
+        neg_w = np.where(neg_w > 0, neg_w, neg_w[neg_w > 0].min() if (neg_w > 0).any() else 1.0)
+    return name, enc, inputs, affinity, neg_w
