@@ -193,23 +193,9 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
     us_i, vs_i = _as_int_ids(us), _as_int_ids(vs)
     if nodes is not None:
         ids = nodes
-        if us_i is not None and vs_i is not None and ids.dtype.kind == "i":
-            keys = ids
-            src, dst = us_i, vs_i
-        else:
-            keys = ids.astype(str)
-            src, dst = us.astype(str), vs.astype(str)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        mapped = []
-        for col in (src, dst):
-            pos = np.searchsorted(sorted_keys, col).clip(0, len(keys) - 1)
-            bad = sorted_keys[pos] != col
-            if bad.any():
-                token = str(col[np.argmax(bad)])
-                raise InputError(f"node {token!r} is not in the node list", path, _line_of(path, token))
-            mapped.append(order[pos])
-        src, dst = mapped
+        int_ids = us_i is not None and vs_i is not None
+        src = _index_ids(ids, us_i if int_ids else us.astype(str), path, "the node list", None)
+        dst = _index_ids(ids, vs_i if int_ids else vs.astype(str), path, "the node list", None)
     elif us_i is not None and vs_i is not None:
         ids, inverse = np.unique(np.concatenate([us_i, vs_i]), return_inverse=True)
         src, dst = inverse[: len(us_i)], inverse[len(us_i):]
@@ -222,8 +208,9 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
     return EdgeList(src.astype(np.int64), dst.astype(np.int64), ws.astype(np.float64), ids)
 
 
-def _index_ids(ids: np.ndarray, wanted: np.ndarray, path: Path, what: str, column: int = 0) -> np.ndarray:
-    """Row of each wanted id in ``ids``; an unknown id is an InputError naming its line."""
+def _index_ids(ids: np.ndarray, wanted: np.ndarray, path: Path, where: str, column: int | None = 0) -> np.ndarray:
+    """Row of each wanted id in ``ids``; an unknown id is an InputError naming its line in
+    ``path`` (looked for in ``column``, or in the first two when None)."""
     keys = ids.astype(str) if ids.dtype.kind != "i" or wanted.dtype.kind != "i" else ids
     wanted = wanted.astype(str) if keys.dtype.kind != "i" else wanted
     order = np.argsort(keys, kind="stable")
@@ -231,8 +218,7 @@ def _index_ids(ids: np.ndarray, wanted: np.ndarray, path: Path, what: str, colum
     bad = keys[order][pos] != wanted
     if bad.any():
         token = str(wanted[np.argmax(bad)])
-        raise InputError(f"node {token!r} in the {what} is not in the graph", path,
-                         _line_of(path, token, column))
+        raise InputError(f"node {token!r} is not in {where}", path, _line_of(path, token, column))
     return order[pos]
 
 
@@ -269,7 +255,7 @@ def read_features(path, ids: np.ndarray | None = None) -> np.ndarray:
                 if len(missing):
                     raise InputError(f"{len(missing)} graph nodes have no feature row "
                                      f"(first: {missing[0]!r})", path)
-            rows = _index_ids(ids, row_ids, path, "features file")
+            rows = _index_ids(ids, row_ids, path, "the graph")
             out = np.empty_like(feats)
             out[rows] = feats
             feats = out
@@ -344,7 +330,7 @@ def read_labels(path, ids: np.ndarray | None, num_rows: int) -> Labels:
     labs = np.array([f[1] for _, f in lines], dtype=str)
     if ids is None:
         ids = np.arange(num_rows)
-    rows = _index_ids(ids, nodes, path, "labels file")
+    rows = _index_ids(ids, nodes, path, "the embeddings' nodes")
     classes, lab_idx = np.unique(labs, return_inverse=True)
     uniq_rows, inverse = np.unique(rows, return_inverse=True)
     counts = np.bincount(inverse)

@@ -106,14 +106,14 @@ def test_features_wrong_rows_with_nodes_file(tmp_path):
 
 def test_features_csv_unknown_node(tmp_path):
     feats = write(tmp_path, "f.csv", "a,1\nb,2\nzz,3\n")
-    with pytest.raises(InputError, match=r"f.csv:3: node 'zz' in the features file is not in the graph"):
+    with pytest.raises(InputError, match=r"f.csv:3: node 'zz' is not in the graph"):
         read_graph(write(tmp_path, "e.txt", "a b\n"), features=feats)
 
 
 def test_labels_multilabel_and_unknown_node(tmp_path):
     labs = gio.read_labels(write(tmp_path, "l.txt", "0 x\n0 y\n2 y\n"), np.array([0, 1, 2]), 3)
     assert labs.multilabel and labs.rows.tolist() == [0, 2] and labs.y.tolist() == [[1, 1], [0, 1]]
-    with pytest.raises(InputError, match=r"l.txt:2: node '7' in the labels file is not in the graph"):
+    with pytest.raises(InputError, match=r"l.txt:2: node '7' is not in the embeddings' nodes"):
         gio.read_labels(write(tmp_path, "l.txt", "0 x\n7 y\n"), np.array([0, 1, 2]), 3)
 
 
