@@ -199,7 +199,6 @@ def demo(
     with _progress_bar(f"{dataset}: embedding", quiet) as bar:
         model = GenURL(epochs=epochs, random_state=seed, progress=bar).fit(data.graph)
     took = time.perf_counter() - start
-    labelled = data.labels >= 0
     probe = linear_probe(model.embeddings_, data.labels, data.split)
     _print_metrics(f"{dataset}: node classification, public split ({took:.1f} s to embed)", probe)
 
@@ -207,7 +206,6 @@ def demo(
         with _progress_bar(f"{dataset}: link prediction", quiet) as bar:
             return GenURL(epochs=epochs, random_state=seed, progress=bar).fit(train_graph).embeddings_
 
-    del labelled
     links = evaluate_links(data.graph, embed_fn)
     _print_metrics(f"{dataset}: link prediction, 85/5/10 edge split", links)
 

@@ -59,7 +59,11 @@ class GenURL:
 
         self._check()
         graph = as_graph(graph, features)
-        torch.manual_seed(self.random_state)
+        with torch.random.fork_rng(devices=[]):  # seed init and dropout without touching the caller's RNG
+            torch.manual_seed(self.random_state)
+            return self._fit(graph, ge)
+
+    def _fit(self, graph: Graph, ge) -> "GenURL":
         self.encoder_name_, self.encoder_, inputs, self.affinity_, neg_w = ge.wire(
             graph, self.encoder, self.dim, self.k, self.hops, self.alpha, self.hidden, self.walks_per_node,
             self.walk_length, self.window, self.random_state)

@@ -61,3 +61,12 @@ def test_cora_quick_beats_raw_features(cora):
     acc = linear_probe(Z, cora.labels, cora.split)["metrics"]["accuracy"]["mean"]
     raw = linear_probe(cora.features.toarray(), cora.labels, cora.split)["metrics"]["accuracy"]["mean"]
     assert acc > raw + 0.1
+
+
+def test_same_random_state_same_embedding(sbm):
+    edges, y = sbm
+    X = np.random.default_rng(0).normal(size=(len(y), 6))
+    runs = [GenURL(epochs=5, k=3, random_state=7).fit_transform(edges, features=X) for _ in range(2)]
+    assert np.array_equal(runs[0], runs[1])
+    other = GenURL(epochs=5, k=3, random_state=8).fit_transform(edges, features=X)
+    assert not np.array_equal(runs[0], other)

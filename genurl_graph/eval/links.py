@@ -16,10 +16,10 @@ from ..graphs import Graph
 SCORES = ("neg_sqdist", "dot", "cosine")
 
 
-def _sample_non_edges(adj: sp.csr_matrix, count: int, rng: np.random.Generator, exclude=()) -> np.ndarray:
+def _sample_non_edges(adj: sp.csr_matrix, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` distinct unordered node pairs that are not edges of ``adj`` (nor self-pairs)."""
     n = adj.shape[0]
-    taken = set(map(tuple, np.sort(np.concatenate([np.zeros((0, 2), np.int64), *exclude]), 1).tolist())) \
-        if exclude else set()
+    taken = set()
     out = []
     while len(out) < count:
         cand = rng.integers(0, n, size=(2 * (count - len(out)) + 16, 2))
