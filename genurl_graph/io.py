@@ -98,6 +98,10 @@ def _scan_edges(path: Path):
 
 
 def _fast_edges(path: Path, chunksize: int):
+    """Columns of an edge list by pandas' C reader, in chunks; None when it needs the exact scan.
+
+    Integer ids are read as integers (several million edges a second); other ids as strings.
+    """
     import pandas as pd
 
     sep, comment = _sniff(path)
@@ -107,35 +111,41 @@ def _fast_edges(path: Path, chunksize: int):
         with open(path, "rb") as fh:
             if any(line.lstrip().startswith(other[0].encode()) for line in fh):
                 return None
-    us, vs, ws = [], [], []
-    try:
-        reader = pd.read_csv(path, sep=sep, header=None, comment=comment, dtype=str,
-                             skip_blank_lines=True, engine="c", chunksize=chunksize,
-                             keep_default_na=False, na_filter=False)
-        for chunk in reader:
-            if chunk.shape[1] < 2 or chunk.shape[1] > 3:
-                return None
-            cols = [chunk[c].to_numpy() for c in chunk.columns]
-            if (cols[1] == "").any():
-                return None
-            us.append(cols[0])
-            vs.append(cols[1])
-            if len(cols) == 3:
-                w = pd.to_numeric(chunk[chunk.columns[2]], errors="coerce").to_numpy(np.float64)
-                if not (np.isfinite(w) & (w > 0)).all():
+    for id_type in (np.int64, str):
+        us, vs, ws = [], [], []
+        try:
+            reader = pd.read_csv(path, sep=sep, header=None, comment=comment, skip_blank_lines=True,
+                                 engine="c", chunksize=chunksize, dtype={0: id_type, 1: id_type},
+                                 keep_default_na=False, na_filter=id_type is not str)
+            for chunk in reader:
+                if chunk.shape[1] < 2 or chunk.shape[1] > 3:
                     return None
-                ws.append(w)
-            else:
-                ws.append(np.ones(len(chunk)))
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError):
-        return None
-    if not us:
-        return None
-    return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+                u, v = chunk[0].to_numpy(), chunk[1].to_numpy()
+                if id_type is str and (v == "").any():
+                    return None
+                if chunk.shape[1] == 3:
+                    w = pd.to_numeric(chunk[2], errors="coerce").to_numpy(np.float64)
+                    if not (np.isfinite(w) & (w > 0)).all():
+                        return None
+                else:
+                    w = np.ones(len(chunk))
+                us.append(u), vs.append(v), ws.append(w)
+        except pd.errors.ParserError:  # ragged rows: the exact scan names the line
+            return None
+        except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+            if id_type is str:
+                return None
+            continue  # an id that is not an integer (or a missing column): read ids as strings
+        if not us:
+            return None
+        return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+    return None
 
 
 def _as_int_ids(values: np.ndarray):
     """Integer view of string ids when every one is an integer, else None."""
+    if values.dtype.kind == "i":
+        return values.astype(np.int64, copy=False)
     try:
         out = values.astype(np.int64)
     except (ValueError, OverflowError):
