@@ -6,8 +6,9 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 - ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
   gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
 
-``auto`` takes ``dgl`` on CPU when DGL imports and the pass has at least ``DGL_MIN_EDGES`` pairs
-(below that, building DGL's graph costs more than it saves), else ``torch``. :func:`block_sqdist` gives all
+``auto`` takes ``dgl`` on CPU when DGL imports, the pass has at least ``DGL_MIN_EDGES`` pairs
+(below that, building DGL's graph costs more than it saves) and rows have at least
+``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see benchmarks/kernels.py), else ``torch``. :func:`block_sqdist` gives all
 pairs between two row sets by one matrix product (the engine's shared negatives).
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ def sqdist_dgl(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.T
 
 BACKENDS = {"torch": sqdist_torch, "dgl": sqdist_dgl}
 DGL_MIN_EDGES = 20_000
+DGL_MIN_DIM = 8
 
 
 def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
@@ -50,7 +52,7 @@ def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
 def edge_sqdist(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto") -> torch.Tensor:
     """||z[src] - z[dst]||^2 for every pair, differentiable in ``z``."""
     name = resolve_backend(backend, z.device)
-    if backend == "auto" and len(src) < DGL_MIN_EDGES:
+    if backend == "auto" and (len(src) < DGL_MIN_EDGES or z.shape[1] < DGL_MIN_DIM):
         name = "torch"
     return BACKENDS[name](z, src, dst)
 
