@@ -59,12 +59,6 @@ class Graph:
         g.edata["w"] = torch.from_numpy(w)
         return g
 
-    def subgraph_edges(self, keep: np.ndarray) -> "Graph":
-        """The same nodes with only the stored edges whose mask ``keep`` is true."""
-        src, dst, w = self.edges()
-        adj = sp.csr_matrix((w[keep], (src[keep], dst[keep])), shape=self.adj.shape)
-        return Graph(adj, self.ids, self.features, self.directed, self.source)
-
 
 def _from_edges(src, dst, w, n, directed, ids=None, features=None, source=None) -> Graph:
     src = np.asarray(src, dtype=np.int64)
