@@ -57,16 +57,19 @@ def _progress_bar(label: str, quiet: bool):
         yield update
 
 
-def _model(dim, epochs, seed, device, encoder, progress):
-    from genurl_graph import GenURL
-
+def _check_sizes(dim, epochs) -> None:
+    """Refuse bad --dim/--epochs before any file is read."""
     if dim is not None and dim < 1:
         raise InputError(f"--dim must be at least 1, got {dim}")
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {epochs}")
-    kw = {} if epochs is None else {"epochs": epochs}
-    return GenURL(task="ge", dim=dim, encoder=encoder, random_state=seed, device=device,
-                  progress=progress, **kw)
+
+
+def _model(dim, epochs, seed, device, encoder, progress):
+    from genurl_graph import GenURL
+
+    return GenURL(task="ge", dim=dim, epochs=epochs, encoder=encoder, random_state=seed, device=device,
+                  progress=progress)
 
 
 def _print_metrics(title: str, result: dict) -> None:
@@ -120,8 +123,7 @@ def embed(
     from genurl_graph.io import check_output_path, write_embeddings
 
     check_output_path(output)
-    if dim is not None and dim < 1:
-        raise InputError(f"--dim must be at least 1, got {dim}")
+    _check_sizes(dim, epochs)
     start = time.perf_counter()
     graph = read_graph(edges, nodes=nodes, directed=directed, features=features)
     with _progress_bar("embedding", quiet) as bar:
@@ -173,6 +175,7 @@ def eval_links(
         from genurl_graph.io import check_output_path
 
         check_output_path(json_out, (".json",))
+    _check_sizes(dim, epochs)
     graph = read_graph(edges, nodes=nodes, directed=directed, features=features)
 
     def embed_fn(train_graph, split_seed):

@@ -8,8 +8,9 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 
 ``auto`` takes ``dgl`` on CPU when DGL imports, the pass has at least ``DGL_MIN_EDGES`` pairs
 (below that, building DGL's graph costs more than it saves) and rows have at least
-``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see benchmarks/kernels.py), else ``torch``. :func:`block_sqdist` gives all
-pairs between two row sets by one matrix product (the engine's shared negatives).
+``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see benchmarks/kernels.py), else
+``torch``. :func:`block_sqdist` gives all pairs between two row sets by one matrix product
+(the engine's shared negatives).
 """
 from __future__ import annotations
 

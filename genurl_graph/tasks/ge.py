@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..encoders import build_encoder, spectral_init
 from ..encoders.models import propagate
@@ -62,18 +61,19 @@ def wire(graph: Graph, encoder: str, dim: int | None, k: int, hops: int, alpha: 
     """Everything the trainer needs for GE: (encoder name, encoder, its inputs, P_X, pool weights)."""
     name = defaults(graph).encoder if encoder == "auto" else encoder
     dim = dim or defaults(graph).dim
-    enc = None
-    smoothed = None
+    enc = inputs = None
     if name == "ppr":
         enc = build_encoder(name, graph, dim, hops=hops, alpha=alpha, hidden=hidden)
-        smoothed = enc.prepare(graph).numpy()  # P_X reuses the encoder's propagation
-    affinity = ge_affinity(graph, k, hops, alpha, walks_per_node, walk_length, window, seed, smoothed)
+        inputs = enc.prepare(graph)  # P_X reuses the encoder's propagation
+    affinity = ge_affinity(graph, k, hops, alpha, walks_per_node, walk_length, window, seed,
+                           None if inputs is None else inputs.numpy())
     if enc is None:
         kw = {"hidden": hidden} if name in ("mlp", "gcn") else {}
         if name == "table" and getattr(affinity, "context", None) is not None:
             kw = {"init": spectral_init(affinity.context, dim, seed)}
         enc = build_encoder(name, graph, dim, **kw)
-    inputs = enc.prepare(graph) if smoothed is None else torch.from_numpy(smoothed)
+    if inputs is None:
+        inputs = enc.prepare(graph)
     power = defaults(graph).negative_power
     neg_w = None
     if power is not None and name == "table":
