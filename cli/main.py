@@ -1,111 +1,17 @@
-"""``genurl``: embed edge lists, evaluate embeddings, run the demo. Every command is a thin call
-into the library; bad input ends with one line on stderr and exit status 2."""
+"""``genurl``: embed edge lists, evaluate embeddings, run the demo (graph commands); the other
+tasks' commands live in their own modules, imported at the end. Every command is a thin call into
+the library; bad input ends with one line on stderr and exit status 2."""
 from __future__ import annotations
 
-import functools
-import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from genurl_graph.errors import InputError
-
-app = typer.Typer(help="GenURL graph embedding: embed edge lists, evaluate embeddings.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-eval_app = typer.Typer(help="Evaluate embeddings: node classification or link prediction.",
-                       no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
-out = Console()
-err = Console(stderr=True)
-
-
-def _user_errors(fn):
-    """Bad input -> 'error: ...' on stderr, exit status 2; anything else is a bug (traceback)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-    return wrapper
-
-
-@contextmanager
-def _progress_bar(label: str, quiet: bool):
-    """A progress callback (epoch, epochs, loss) drawing a bar on stderr, or None when quiet."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
-                  transient=False) as bar:
-        task = bar.add_task(label, total=None, loss="-")
-
-        def update(epoch, epochs, loss):
-            bar.update(task, completed=epoch, total=epochs, loss=f"{loss:.4f}")
-
-        yield update
-
-
-def _check_sizes(dim, epochs) -> None:
-    """Refuse bad --dim/--epochs before any file is read."""
-    if dim is not None and dim < 1:
-        raise InputError(f"--dim must be at least 1, got {dim}")
-    if epochs is not None and epochs < 1:
-        raise InputError(f"--epochs must be at least 1, got {epochs}")
-
-
-def _model(dim, epochs, seed, device, encoder, progress):
-    from genurl_graph import GenURL
-
-    return GenURL(task="ge", dim=dim, epochs=epochs, encoder=encoder, random_state=seed, device=device,
-                  progress=progress)
-
-
-def _print_metrics(title: str, result: dict) -> None:
-    out.print(title, highlight=False, soft_wrap=True)
-    table = Table()
-    table.add_column("metric")
-    table.add_column("mean", justify="right")
-    table.add_column("std", justify="right")
-    for name, v in result["metrics"].items():
-        table.add_row(name, f"{100 * v['mean']:.2f}", f"{100 * v['std']:.2f}")
-    out.print(table)
-
-
-def _write_json(path: Optional[Path], result: dict) -> None:
-    if path is not None:
-        from genurl_graph.io import write_json
-
-        write_json(path, result)
-
-
-DIM = typer.Option(None, "--dim", help="Embedding dimension; default chosen from the data: 512 with "
-                   "features, 128 without.")
-EPOCHS = typer.Option(None, "--epochs", help="Training epochs, at most (stops early on a loss plateau); "
-                      "default chosen from the data: 50 with features, 200 without.")
-SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same embedding on CPU.")
-DEVICE = typer.Option("cpu", "--device", help="Torch device: cpu, cuda or cuda:N.")
-ENCODER = typer.Option("auto", "--encoder",
-                       help="Encoder: auto (ppr with features, table without), ppr, sgc, mlp, gcn, table.")
-FEATURES = typer.Option(None, "--features", help="Node features: .npy/.npz (rows in --nodes order, or "
-                        "integer ids 0..rows-1) or .csv (node id first column).")
-NODES = typer.Option(None, "--nodes", help="Node list, one id a line: fixes the row order; isolated "
-                     "nodes listed keep a row.")
-DIRECTED = typer.Option(False, "--directed", help="Read edges as directed (default: undirected).")
-QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
-JSON = typer.Option(None, "--json", help="Also write the results to this JSON file.")
-
+from .common import (DEVICE, DIM, DIRECTED, ENCODER, EPOCHS, FEATURES, JSON, NODES, QUIET, SEED, _check_sizes,
+                     _model, _print_metrics, _progress_bar, _user_errors, _write_json, app, err, eval_app)
 
 @app.command()
 @_user_errors
@@ -211,6 +117,9 @@ def demo(
 
     links = evaluate_links(data.graph, embed_fn)
     _print_metrics(f"{dataset}: link prediction, 85/5/10 edge split", links)
+
+
+from . import tasks_commands  # noqa: E402,F401  (registers reduce, distill, apply, ssl)
 
 
 def main():  # pragma: no cover - console entry point

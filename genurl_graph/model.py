@@ -1,37 +1,48 @@
-"""``GenURL``: the scikit-learn-style estimator over the engine, one class for every task."""
+"""``GenURL``: the scikit-learn-style estimator over the engine, one class for every task.
+
+Each task (``genurl_graph.tasks.<task>``) only wires the parts: it builds the graph that carries
+P_X and the encoder, then calls :meth:`GenURL._train`, the one training loop for all tasks.
+"""
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import torch
 
 from .engine import Trainer
 from .errors import InputError
-from .graphs import Graph, as_graph
 
-TASKS = ("ge",)
+TASKS = ("ge", "dr", "kd", "ssl")
 
 
 class GenURL:
     """Learn embeddings Z whose similarity Q_Z keeps the input similarity P_X (GenURL).
 
     Parameters are stored as given (scikit-learn contract); ``fit`` sets ``embeddings_``,
-    ``encoder_``, ``affinity_`` and ``history_``. ``task="ge"`` embeds a graph: a DGLGraph,
-    networkx graph, scipy sparse adjacency, (E, 2) edge array or :class:`Graph`, with optional
-    node ``features``. ``dim``, ``encoder``, ``epochs``, ``lr``, ``nu`` and ``batch_size`` left
-    at auto/None are chosen from the data: with features a PPR-propagated linear encoder (512-d,
-    50 full-batch epochs, lr 5e-3, nu 1), without them a free table with a spectral start
-    (128-d, 10 epochs of 16384-edge batches, lr 0.01, nu 10); see :mod:`genurl_graph.tasks.ge`.
+    ``encoder_``, ``affinity_`` and ``history_``. Settings left at ``None``/``"auto"`` are chosen
+    per task and from the data (each task module's ``DEFAULTS``).
+
+    - ``task="ge"``: embed a graph (DGLGraph, networkx graph, scipy sparse adjacency, (E, 2)
+      edge array or :class:`Graph`) with optional node ``features``
+      (:mod:`genurl_graph.tasks.ge`).
+    - ``task="dr"``: reduce an (n, f) array through its kNN graph; a free embedding, or an MLP
+      that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
+    - ``task="kd"``: teach a ``student`` encoder over inputs X the kNN graph of a ``teacher``
+      embedding: ``fit(X, teacher=T)`` (:mod:`genurl_graph.tasks.kd`).
+    - ``task="ssl"``: self-supervised learning from augmentation views (:mod:`genurl_graph.tasks.ssl`).
     """
 
     def __init__(self, task: str = "ge", dim: int | None = None, encoder: str = "auto", epochs: int | None = None,
-                 lr: float | None = None, nu: float | None = None, nu_end: float | None = None, negatives: float = 5.0,
-                 k: int = 5, hops: int = 16, alpha: float = 0.1, hidden: int = 512, walks_per_node: int = 10,
-                 walk_length: int = 40, window: int = 5, batch_size: int | None = None,
-                 patience: int = 30, random_state: int = 0, device: str = "cpu", backend: str = "auto",
-                 verbose: bool = False, progress=None):
+                 lr: float | None = None, nu: float | None = None, nu_end: float | None = None,
+                 negatives: float | None = None, k: int | None = None, metric: str = "auto",
+                 parametric: bool = False, student: str = "mlp", hops: int = 16, alpha: float = 0.1,
+                 hidden: int = 512, walks_per_node: int = 10, walk_length: int = 40, window: int = 5,
+                 batch_size: int | None = None, patience: int = 30, random_state: int = 0, device: str = "cpu",
+                 backend: str = "auto", verbose: bool = False, progress=None):
         self.task, self.dim, self.encoder, self.epochs, self.lr = task, dim, encoder, epochs, lr
-        self.nu, self.nu_end, self.negatives, self.k, self.hops = nu, nu_end, negatives, k, hops
-        self.alpha = alpha
+        self.nu, self.nu_end, self.negatives, self.k, self.metric = nu, nu_end, negatives, k, metric
+        self.parametric, self.student, self.hops, self.alpha = parametric, student, hops, alpha
         self.hidden, self.walks_per_node, self.walk_length, self.window = hidden, walks_per_node, walk_length, window
         self.batch_size, self.patience, self.random_state = batch_size, patience, random_state
         self.device, self.backend, self.verbose, self.progress = device, backend, verbose, progress
@@ -43,8 +54,13 @@ class GenURL:
             raise InputError(f"dim must be a positive integer, got {self.dim!r}")
         if self.epochs is not None and self.epochs < 1:
             raise InputError(f"epochs must be at least 1, got {self.epochs!r}")
+        if self.k is not None and self.k < 0:
+            raise InputError(f"k must be >= 0, got {self.k!r}")
         if str(self.device).startswith("cuda") and not torch.cuda.is_available():
             raise InputError(f"device {self.device!r} asked for, but torch sees no CUDA device")
+
+    def _task(self):
+        return importlib.import_module(f".tasks.{self.task}", __package__)
 
     def _progress(self):
         if self.progress is not None:
@@ -53,53 +69,59 @@ class GenURL:
             return lambda e, total, loss: print(f"epoch {e}/{total} loss {loss:.4f}", flush=True)
         return None
 
-    def fit(self, graph, features=None) -> "GenURL":
-        """Build P_X from ``graph`` (and ``features``), train the encoder, store ``embeddings_``."""
-        from .tasks import ge
-
+    def fit(self, data, features=None, **kw) -> "GenURL":
+        """Build P_X from ``data`` (a graph for GE, an array for DR/KD, images for SSL), train
+        the encoder, store ``embeddings_``. Task extras: ``teacher=`` (KD), ``graph=`` (KD)."""
         self._check()
-        graph = as_graph(graph, features)
+        task = self._task()
         with torch.random.fork_rng(devices=[]):  # seed init and dropout without touching the caller's RNG
             torch.manual_seed(self.random_state)
-            return self._fit(graph, ge)
-
-    def _fit(self, graph: Graph, ge) -> "GenURL":
-        self.encoder_name_, self.encoder_, inputs, self.affinity_, neg_w = ge.wire(
-            graph, self.encoder, self.dim, self.k, self.hops, self.alpha, self.hidden, self.walks_per_node,
-            self.walk_length, self.window, self.random_state)
-        auto = ge.defaults(graph)
-        self.encoder_.to(self.device)
-        inputs = _to_device(inputs, self.device)
-        lr = self.lr if self.lr is not None else (0.05 if self.encoder_name_ == "table" and
-                                                  graph.features is not None else auto.lr)
-        trainer = Trainer(epochs=self.epochs or auto.epochs, lr=lr, nu=self.nu or auto.nu, nu_end=self.nu_end,
-                          negatives=self.negatives, batch_size=self.batch_size or auto.batch_size,
-                          patience=self.patience, seed=self.random_state, device=self.device,
-                          backend=self.backend, progress=self._progress())
-        self.history_ = trainer.fit(self.encoder_, inputs, self.affinity_.edges(), graph.num_nodes, neg_w)
-        self.graph_ = graph
-        self.embeddings_ = self._embed(inputs)
+            task.fit(self, data, features=features, **kw)
         return self
 
-    def _embed(self, inputs) -> np.ndarray:
-        with torch.no_grad():
-            return self.encoder_(inputs).detach().cpu().numpy().astype(np.float32)
+    def fit_transform(self, data, features=None, **kw) -> np.ndarray:
+        return self.fit(data, features, **kw).embeddings_
 
-    def fit_transform(self, graph, features=None) -> np.ndarray:
-        return self.fit(graph, features).embeddings_
-
-    def transform(self, graph, features=None) -> np.ndarray:
-        """Embed the nodes of a (new) graph with the fitted encoder; needs an inductive encoder."""
+    def transform(self, data, features=None, **kw) -> np.ndarray:
+        """Embed new nodes / points with the fitted encoder; needs an inductive encoder."""
         if not hasattr(self, "encoder_"):
             raise RuntimeError("call fit first")
         if not getattr(self.encoder_, "inductive", False):
             raise InputError(f"the {self.encoder_name_!r} encoder is transductive: it cannot embed new "
-                             "nodes; fit with a feature encoder (ppr, sgc, mlp, gcn)")
-        graph = as_graph(graph, features)
-        return self._embed(_to_device(self.encoder_.prepare(graph), self.device))
+                             "data; fit an inductive encoder (ge: ppr, sgc, mlp, gcn; dr: parametric=True)")
+        return self._task().transform(self, data, features=features, **kw)
+
+    # -- shared by the tasks -------------------------------------------------------------------
+    def _setting(self, name: str, auto):
+        """The user's value of a setting, or the task's automatic one when left at None."""
+        value = getattr(self, name)
+        return auto if value is None else value
+
+    def _train(self, encoder: torch.nn.Module, inputs, affinity, num_nodes: int, auto,
+               negative_weights=None, callback=None):
+        """The one training loop: Adam on the GKL loss of ``encoder(inputs)`` against
+        ``affinity``'s P_X edges; ``auto`` holds the task's defaults (epochs, lr, nu, nu_end,
+        negatives, batch_size) for settings the user left at None."""
+        encoder.to(self.device)
+        inputs = to_device(inputs, self.device)
+        trainer = Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),
+                          nu=self._setting("nu", auto.nu),
+                          nu_end=self.nu_end if self.nu_end is not None else getattr(auto, "nu_end", None),
+                          negatives=self._setting("negatives", getattr(auto, "negatives", 5.0)),
+                          batch_size=self._setting("batch_size", auto.batch_size), patience=self.patience,
+                          seed=self.random_state, device=self.device, backend=self.backend,
+                          progress=self._progress())
+        self.history_ = trainer.fit(encoder, inputs, affinity.edges(), num_nodes, negative_weights)
+        self.encoder_, self.affinity_ = encoder, affinity
+        return inputs
+
+    def _embed(self, inputs) -> np.ndarray:
+        self.encoder_.eval()
+        with torch.no_grad():
+            return self.encoder_(inputs).detach().cpu().numpy().astype(np.float32)
 
 
-def _to_device(inputs, device):
+def to_device(inputs, device):
     if inputs is None:
         return None
     if isinstance(inputs, torch.Tensor):

@@ -8,13 +8,13 @@ the SVD of that PMI matrix (a spectral start), pushed from nodes drawn by degree
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..encoders import build_encoder, spectral_init
 from ..encoders.models import propagate
-from ..graphs import Graph
+from ..graphs import Graph, as_graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 
 
@@ -29,6 +29,8 @@ class GEDefaults:
     nu: float
     batch_size: int | None
     negative_power: float | None  # pool drawn by degree^power; None: uniform
+    negatives: float = 5.0
+    k: int = 5
 
 
 WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, epochs=50, lr=5e-3, nu=1.0, batch_size=None, negative_power=None)
@@ -36,8 +38,14 @@ STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128, epochs=10, lr=0.01, nu=10.
                             negative_power=0.75)
 
 
-def defaults(graph: Graph) -> GEDefaults:
-    return STRUCTURE_ONLY if graph.features is None else WITH_FEATURES
+def defaults(graph: Graph, encoder: str | None = None) -> GEDefaults:
+    """The settings for ``graph``; a free ``table`` on a graph with features starts from random
+    rows (no spectral start), so it takes a larger step."""
+    if graph.features is None:
+        return STRUCTURE_ONLY
+    if encoder == "table":
+        return replace(WITH_FEATURES, encoder="table", lr=0.05)
+    return WITH_FEATURES
 
 
 def ge_affinity(graph: Graph, k: int, hops: int, alpha: float, walks_per_node: int, walk_length: int,
@@ -80,3 +88,23 @@ def wire(graph: Graph, encoder: str, dim: int | None, k: int, hops: int, alpha: 
         neg_w = np.asarray(graph.symmetric().getnnz(1), dtype=np.float64) ** power
         neg_w = np.where(neg_w > 0, neg_w, neg_w[neg_w > 0].min() if (neg_w > 0).any() else 1.0)
     return name, enc, inputs, affinity, neg_w
+
+
+def fit(model, graph, features=None) -> None:
+    """GE for :class:`GenURL`: wire P_X and the encoder for ``graph``, train, embed."""
+    graph = as_graph(graph, features)
+    k = model._setting("k", WITH_FEATURES.k)
+    model.encoder_name_, encoder, inputs, affinity, neg_w = wire(
+        graph, model.encoder, model.dim, k, model.hops, model.alpha, model.hidden, model.walks_per_node,
+        model.walk_length, model.window, model.random_state)
+    inputs = model._train(encoder, inputs, affinity, graph.num_nodes, defaults(graph, model.encoder_name_), neg_w)
+    model.graph_ = graph
+    model.embeddings_ = model._embed(inputs)
+
+
+def transform(model, graph, features=None) -> np.ndarray:
+    """Embed the nodes of a (new) graph with the fitted inductive encoder."""
+    from ..model import to_device
+
+    graph = as_graph(graph, features)
+    return model._embed(to_device(model.encoder_.prepare(graph), model.device))
