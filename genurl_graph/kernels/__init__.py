@@ -5,14 +5,19 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 - ``torch``: the reference (gather both endpoints, subtract, autograd); any device.
 - ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
   gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
+- ``triton``: one fused Triton kernel each way (:mod:`.triton_edge`; backward by atomic adds),
+  never forming the E x d matrix either; CUDA, where Triton imports (the ``gpu`` extra), or CPU
+  tensors under ``TRITON_INTERPRET=1`` (Triton's interpreter: tests only).
 
-``auto`` takes ``dgl`` on CPU when DGL imports, the pass has at least ``DGL_MIN_EDGES`` pairs
-(below that, building DGL's graph costs more than it saves) and rows have at least
-``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see benchmarks/kernels.py), else
-``torch``. :func:`block_sqdist` gives all pairs between two row sets by one matrix product
+``auto`` takes ``triton`` on CUDA when Triton imports; on CPU, ``dgl`` when DGL imports, the
+pass has at least ``DGL_MIN_EDGES`` pairs (below that, building DGL's graph costs more than it
+saves) and rows have at least ``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see
+benchmarks/kernels.py); else ``torch``. :func:`block_sqdist` gives all pairs between two row sets by one matrix product
 (the engine's shared negatives).
 """
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -31,7 +36,38 @@ def sqdist_dgl(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.T
     return (sq[src] + sq[dst] - 2 * dot).clamp_min(0)
 
 
-BACKENDS = {"torch": sqdist_torch, "dgl": sqdist_dgl}
+def require_triton():
+    """Import Triton (optional: ``pip install genurl-graph[gpu]``), or say what to install."""
+    try:
+        import triton  # noqa: F401
+        import triton.language  # noqa: F401
+    except Exception as exc:
+        raise ImportError("the triton backend needs Triton: `pip install triton` (the gpu extra; PyTorch's "
+                          f"CUDA wheels ship it) (import failed: {exc.__class__.__name__}: {exc})") from exc
+    return triton
+
+
+def triton_available() -> bool:
+    try:
+        require_triton()
+    except ImportError:
+        return False
+    return True
+
+
+def triton_interpreted() -> bool:
+    """Whether Triton kernels run in its CPU interpreter (TRITON_INTERPRET=1)."""
+    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on", "yes")
+
+
+def sqdist_triton(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    require_triton()
+    from .triton_edge import sqdist_triton as kernel
+
+    return kernel(z, src, dst)
+
+
+BACKENDS = {"torch": sqdist_torch, "dgl": sqdist_dgl, "triton": sqdist_triton}
 DGL_MIN_EDGES = 20_000
 DGL_MIN_DIM = 8
 
@@ -40,6 +76,8 @@ def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
     """The backend that ``name`` means on ``device`` (``auto`` picks the fastest that runs)."""
     device = torch.device(device)
     if name == "auto":
+        if device.type == "cuda":
+            return "triton" if triton_available() else "torch"
         return "dgl" if device.type == "cpu" and dgl_available() else "torch"
     if name not in BACKENDS:
         raise ValueError(f"unknown kernel backend {name!r}: choose from auto, {', '.join(BACKENDS)}")
@@ -47,13 +85,17 @@ def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
         require_dgl()
         if device.type != "cpu":
             raise ValueError("the dgl backend runs on CPU only (no DGL build matches this torch's CUDA)")
+    if name == "triton":
+        require_triton()
+        if device.type != "cuda" and not (device.type == "cpu" and triton_interpreted()):
+            raise ValueError("the triton backend runs on CUDA (or on CPU under TRITON_INTERPRET=1, for tests)")
     return name
 
 
 def edge_sqdist(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto") -> torch.Tensor:
     """||z[src] - z[dst]||^2 for every pair, differentiable in ``z``."""
     name = resolve_backend(backend, z.device)
-    if backend == "auto" and (len(src) < DGL_MIN_EDGES or z.shape[1] < DGL_MIN_DIM):
+    if backend == "auto" and name == "dgl" and (len(src) < DGL_MIN_EDGES or z.shape[1] < DGL_MIN_DIM):
         name = "torch"
     return BACKENDS[name](z, src, dst)
 
