@@ -67,28 +67,30 @@ class FeatureAffinity(Affinity):
 
 def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
                              rng: np.random.Generator) -> sp.csr_matrix:
-    """Counts of (i, j) within ``window`` steps of each other on uniform random walks (DeepWalk)."""
+    """Counts of (i, j) within ``window`` steps of each other on uniform random walks (DeepWalk).
+
+    Walks are stored as int32 and counted one window offset at a time, so memory peaks at about
+    one offset's pairs plus the counts (not all ``window`` offsets' pairs at once)."""
     adj = sp.csr_matrix(adj)
     n = adj.shape[0]
     indptr, indices = adj.indptr, adj.indices
     deg = np.diff(indptr)
     starts = np.repeat(np.arange(n), walks_per_node)
     starts = starts[deg[starts] > 0]
-    path = np.empty((walk_length, len(starts)), dtype=np.int64)
+    path = np.empty((walk_length, len(starts)), dtype=np.int32 if n < 2**31 else np.int64)
     path[0] = starts
     for t in range(1, walk_length):
         cur = path[t - 1]
         d = deg[cur]
         step = indptr[cur] + (rng.random(len(cur)) * np.maximum(d, 1)).astype(np.int64)
         path[t] = np.where(d > 0, indices[np.minimum(step, len(indices) - 1)], cur)
-    rows, cols = [], []
+    C = sp.csr_matrix((n, n), dtype=np.float32)
     for w in range(1, window + 1):
-        rows.append(path[:-w].ravel())
-        cols.append(path[w:].ravel())
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    keep = r != c
-    C = sp.coo_matrix((np.ones(keep.sum(), dtype=np.float32), (r[keep], c[keep])), shape=(n, n)).tocsr()
-    C.sum_duplicates()
+        r, c = path[:-w].ravel(), path[w:].ravel()
+        keep = r != c
+        r, c = r[keep], c[keep]
+        C = C + sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, n))
+        del r, c, keep
     return (C + C.T).tocsr()
 
 
