@@ -91,6 +91,20 @@ class GenURL:
                              "data; fit an inductive encoder (ge: ppr, sgc, mlp, gcn; dr: parametric=True)")
         return self._task().transform(self, data, features=features, **kw)
 
+    def save(self, path) -> None:
+        """Write the fitted inductive encoder, its input scaling and these settings to one file
+        that :meth:`load` (and ``genurl apply``) read back (:mod:`genurl_graph.persist`)."""
+        from .persist import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> "GenURL":
+        """A fitted model from a file written by :meth:`save`; any other file is refused."""
+        from .persist import load
+
+        return load(path, device=device)
+
     # -- shared by the tasks -------------------------------------------------------------------
     def _setting(self, name: str, auto):
         """The user's value of a setting, or the task's automatic one when left at None."""
@@ -108,7 +122,9 @@ class GenURL:
                           nu=self._setting("nu", auto.nu),
                           nu_end=self.nu_end if self.nu_end is not None else getattr(auto, "nu_end", None),
                           negatives=self._setting("negatives", getattr(auto, "negatives", 5.0)),
-                          batch_size=self._setting("batch_size", auto.batch_size), patience=self.patience,
+                          batch_size=self._setting("batch_size", auto.batch_size), pool=getattr(auto, "pool", 128),
+                          patience=self.patience, lr_decay=getattr(auto, "lr_decay", False),
+                          optimizer=getattr(auto, "optimizer", "adam"), form=getattr(auto, "form", "fuzzy"),
                           seed=self.random_state, device=self.device, backend=self.backend,
                           progress=self._progress())
         self.history_ = trainer.fit(encoder, inputs, affinity.edges(), num_nodes, negative_weights)

@@ -1,0 +1,146 @@
+"""Knowledge distillation: P_X from the kNN graph of a teacher's embeddings, a student encoder.
+
+P_X = the fuzzy union of each row's k nearest teacher rows (static similarity; no labels); the
+student (an MLP over its own inputs X, or a GCN over X and a graph) learns Z whose Q_Z keeps
+it. The student never sees the teacher's embedding itself, only its neighbourhoods, so the two
+may have different dimensions. With ``teacher=X`` the same wiring is plain parametric DR of X:
+the "student without a teacher" baseline.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError
+from ..graphs import Graph, as_graph
+from ..similarity import FeatureAffinity
+
+STUDENTS = ("mlp", "gcn")
+
+
+@dataclass
+class KDDefaults:
+    """Settings of the student when left at None on :class:`GenURL` (tuned on Cora's validation
+    nodes with a GE teacher)."""
+
+    dim: int = 128
+    epochs: int = 150
+    lr: float = 3e-3
+    nu: float = 1.0
+    batch_size: int | None = None
+    negatives: float = 5.0
+    k: int = 15
+    dropout: float = 0.0
+    layers: int = 2
+
+
+DEFAULTS = KDDefaults()
+
+
+def _as_matrix(X, what: str):
+    """A 2-D float32 matrix (CSR stays CSR); NaN/inf rows are named."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        data_ok = np.isfinite(X.data)
+        if not data_ok.all():
+            row = int(np.searchsorted(X.indptr, np.argmin(data_ok), "right") - 1)
+            raise InputError(f"{what} contains NaN or inf (first in row {row})")
+        return X
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a numeric matrix") from None
+    if X.ndim != 2:
+        raise InputError(f"{what} must be 2-D (rows x columns), got shape {X.shape}")
+    bad = ~np.isfinite(X).all(1)
+    if bad.any():
+        raise InputError(f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
+    return X
+
+
+def _split_inputs(X, features, graph):
+    """(inputs matrix, graph or None) from fit/transform's arguments."""
+    if isinstance(X, Graph) or type(X).__module__.split(".")[0] in ("dgl", "networkx"):
+        g = as_graph(X, features)
+        if g.features is None:
+            raise InputError("the student needs node features as its inputs")
+        return g.features, g if graph is None else as_graph(graph)
+    if features is not None:
+        raise InputError("kd takes the student's inputs as X; features= is only for a graph X")
+    return X, None if graph is None else as_graph(graph)
+
+
+def _student(model, X, graph, dim: int, norm: str, dropout: float, layers: int):
+    from ..encoders import GCN, MLP
+
+    if model.student not in STUDENTS:
+        raise InputError(f"unknown student {model.student!r}: choose from {', '.join(STUDENTS)}")
+    if model.student == "gcn":
+        if graph is None:
+            raise InputError("the gcn student needs a graph (graph=, or --graph) over the input rows")
+        if graph.num_nodes != X.shape[0]:
+            raise InputError(f"the graph has {graph.num_nodes} nodes but the inputs have {X.shape[0]} rows")
+        enc = GCN(X.shape[1], dim, hidden=model.hidden, layers=layers)
+        return enc, enc.prepare(Graph(graph.adj, graph.ids, X, graph.directed, graph.source))
+    if norm not in ("l1", "standard", "none"):
+        raise InputError(f"unknown norm {norm!r}: standard, l1 or none")
+    enc = MLP(X.shape[1], dim, hidden=model.hidden, layers=layers, norm=norm, dropout=dropout).fit_norm(X)
+    return enc, enc.prepare(X)
+
+
+def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard", dropout: float | None = None,
+        layers: int | None = None, metric: str | None = None) -> None:
+    """KD for :class:`GenURL`: P_X from the teacher's kNN graph, train the student on X, embed.
+
+    ``X`` (n, f) array or sparse matrix (or a graph with node features); ``teacher`` (n, d)
+    embeddings of the same rows in the same order; ``graph`` for the ``gcn`` student. ``norm``
+    (mlp): how X is scaled: ``standard`` (centred, one scale; also for bag-of-words, whose
+    L1-normalised rows are too small a signal for the student), ``l1`` or ``none``; ``metric`` of the teacher's kNN
+    (default: the model's, ``auto`` = cosine).
+    """
+    if model.student not in STUDENTS:
+        raise InputError(f"unknown student {model.student!r}: choose from {', '.join(STUDENTS)}")
+    if teacher is None:
+        raise InputError("task 'kd' needs the teacher's embeddings: fit(X, teacher=T)")
+    X, graph = _split_inputs(X, features, graph)
+    X = _as_matrix(X, "the student's inputs")
+    T = _as_matrix(teacher.toarray() if sp.issparse(teacher) else teacher, "the teacher")
+    if T.shape[0] != X.shape[0]:
+        raise InputError(f"the teacher has {T.shape[0]} rows but the inputs have {X.shape[0]}: "
+                         "one teacher row per input row, in the same order")
+    if T.shape[0] < 2:
+        raise InputError(f"a teacher of {T.shape[0]} row cannot have neighbours: need at least 2 rows")
+    metric = metric or ("cosine" if model.metric == "auto" else model.metric)
+    k = min(model._setting("k", DEFAULTS.k), T.shape[0] - 1)
+    if k < 1:
+        raise InputError(f"k must be at least 1 for distillation, got {k}")
+    affinity = FeatureAffinity(T, k=k, metric=metric)
+    dim = model.dim or DEFAULTS.dim
+    encoder, inputs = _student(model, X, graph, dim, norm, DEFAULTS.dropout if dropout is None else dropout,
+                               layers or DEFAULTS.layers)
+    model.encoder_name_ = model.student
+    inputs = model._train(encoder, inputs, affinity, X.shape[0], DEFAULTS)
+    model.embeddings_ = model._embed(inputs)
+
+
+def transform(model, X, features=None, graph=None) -> np.ndarray:
+    """Embed new rows with the fitted student: X only (mlp), or X and their graph (gcn)."""
+    from ..model import to_device
+
+    X, graph = _split_inputs(X, features, graph)
+    X = _as_matrix(X, "the inputs")
+    enc = model.encoder_
+    in_dim = getattr(enc, "in_dim", None)
+    if in_dim is not None and X.shape[1] != in_dim:
+        raise InputError(f"the student takes {in_dim} input columns, got {X.shape[1]}")
+    if hasattr(enc, "convs"):
+        if graph is None:
+            raise InputError("the gcn student needs the graph of the new rows (graph=, or --graph)")
+        if graph.num_nodes != X.shape[0]:
+            raise InputError(f"the graph has {graph.num_nodes} nodes but the inputs have {X.shape[0]} rows")
+        inputs = enc.prepare(Graph(graph.adj, graph.ids, X, graph.directed, graph.source))
+    else:
+        inputs = enc.prepare(X)
+    return model._embed(to_device(inputs, model.device))
