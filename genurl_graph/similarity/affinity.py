@@ -112,14 +112,19 @@ def _top_k_rows(M: sp.csr_matrix, k: int) -> sp.csr_matrix:
 def positive_pmi(C: sp.csr_matrix) -> sp.csr_matrix:
     """PPMI of co-occurrence counts: max(0, log(C_ij C / (C_i C_j))), which discounts hubs
     (what DeepWalk and node2vec factorise implicitly)."""
-    C = sp.csr_matrix(C, dtype=np.float64)
-    total = C.sum()
-    row = np.asarray(C.sum(1)).ravel()
-    col = np.asarray(C.sum(0)).ravel()
-    coo = C.tocoo()
-    pmi = np.log(coo.data * total / (row[coo.row] * col[coo.col]))
-    keep = pmi > 0
-    return sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=C.shape)
+    C = sp.csr_matrix(C)
+    C.sum_duplicates()
+    total = C.sum(dtype=np.float64)
+    row = np.asarray(C.sum(1, dtype=np.float64)).ravel()
+    col = np.asarray(C.sum(0, dtype=np.float64)).ravel()
+    pmi = C.data.astype(np.float64) * total  # computed in place, row by row, in C's CSR layout
+    pmi /= np.repeat(row, np.diff(C.indptr))
+    pmi /= col[C.indices]
+    np.log(pmi, out=pmi)
+    pmi[pmi < 0] = 0
+    M = sp.csr_matrix((pmi, C.indices.copy(), C.indptr.copy()), shape=C.shape)
+    M.eliminate_zeros()
+    return M
 
 
 class StructureAffinity(Affinity):
