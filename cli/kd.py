@@ -76,6 +76,8 @@ def distill(
     hidden: int = typer.Option(512, "--hidden", help="Hidden width of the student."),
     norm: str = typer.Option("standard", "--norm", help="How the mlp student scales its inputs: standard "
                              "(centred, one scale), l1 (rows to unit L1 norm) or none; saved with the model."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", help="Input dropout of the mlp student while "
+                                            "training (default 0.5: it helps on rows never seen)."),
     metric: str = typer.Option("cosine", "--metric", help="Distance between teacher rows: cosine or euclidean."),
     embed_out: Optional[Path] = typer.Option(None, "--embed-out", help="Also write the student's embedding of "
                                              "the inputs: .npy (+ .nodes.txt), .csv or .parquet."),
@@ -93,6 +95,8 @@ def distill(
     _check_sizes(dim, epochs)
     if student not in STUDENTS:
         raise InputError(f"unknown student {student!r}: choose from {', '.join(STUDENTS)}")
+    if dropout is not None and not 0 <= dropout < 1:
+        raise InputError(f"--dropout must be in [0, 1), got {dropout}")
     if metric not in ("cosine", "euclidean"):
         raise InputError(f"unknown metric {metric!r}: cosine or euclidean")
     start = time.perf_counter()
@@ -102,7 +106,7 @@ def distill(
     with _progress_bar("distilling", quiet) as bar:
         model = GenURL(task="kd", student=student, dim=dim, epochs=epochs, k=k, hidden=hidden, metric=metric,
                        random_state=seed, device=device, progress=bar)
-        model.fit(X, teacher=T, graph=g, norm=norm)
+        model.fit(X, teacher=T, graph=g, norm=norm, dropout=dropout)
     model.save(output)
     written = [output]
     if embed_out is not None:

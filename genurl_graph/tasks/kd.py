@@ -22,8 +22,8 @@ STUDENTS = ("mlp", "gcn")
 
 @dataclass
 class KDDefaults:
-    """Settings of the student when left at None on :class:`GenURL` (tuned on Cora's validation
-    nodes with a GE teacher)."""
+    """Settings of the student when left at None on :class:`GenURL`, chosen on Cora's validation
+    nodes with a GE teacher: input dropout 0.5 also lets the student embed unseen nodes."""
 
     dim: int = 128
     epochs: int = 150
@@ -32,7 +32,7 @@ class KDDefaults:
     batch_size: int | None = None
     negatives: float = 5.0
     k: int = 15
-    dropout: float = 0.0
+    dropout: float = 0.5
     layers: int = 2
 
 
