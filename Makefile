@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-kd clean
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -30,6 +30,9 @@ test: $(STAMP)
 
 bench: $(STAMP) .venv-pecanpy/.installed
 	$(BIN)/python benchmarks/ge.py
+
+bench-kd: $(STAMP)
+	$(BIN)/python benchmarks/kd.py
 
 clean:
 	rm -rf $(VENV) .venv-pecanpy .pytest_cache
