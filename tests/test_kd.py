@@ -70,7 +70,7 @@ def test_load_refuses_files_it_did_not_write(tmp_path):
             GenURL.load(path)
 
 
-def test_gcn_student_needs_and_uses_a_graph(digits):
+def test_gcn_student_needs_and_uses_a_graph(tmp_path, digits):
     pytest.importorskip("dgl")
     X, T, _ = digits
     from genurl_graph.graphs.knn import knn_graph
@@ -84,6 +84,11 @@ def test_gcn_student_needs_and_uses_a_graph(digits):
         small(student="gcn", epochs=2).fit(X[:100], teacher=T[:100])
     model = small(student="gcn", epochs=2).fit(X[:100], teacher=T[:100], graph=g)
     assert model.transform(X[:100], graph=g).shape == (100, 8)
+    model.save(tmp_path / "gcn.pt")
+    loaded = GenURL.load(tmp_path / "gcn.pt")
+    assert np.array_equal(loaded.transform(X[:100], graph=g), model.transform(X[:100], graph=g))
+    with pytest.raises(InputError, match="needs the graph"):
+        loaded.transform(X[:100])
 
 
 @pytest.mark.parametrize("make, match", [

@@ -132,7 +132,7 @@ def transform(model, X, features=None, graph=None) -> np.ndarray:
     X, graph = _split_inputs(X, features, graph)
     X = _as_matrix(X, "the inputs")
     enc = model.encoder_
-    in_dim = getattr(enc, "in_dim", None)
+    in_dim = getattr(enc, "in_dim", None) or (enc.convs[0]._in_feats if hasattr(enc, "convs") else None)
     if in_dim is not None and X.shape[1] != in_dim:
         raise InputError(f"the student takes {in_dim} input columns, got {X.shape[1]}")
     if hasattr(enc, "convs"):
