@@ -6,6 +6,8 @@ graph; the table is transductive.
 """
 from __future__ import annotations
 
-from .models import GCN, MLP, Propagated, Table, build_encoder, propagate, spectral_init
+from .models import (GCN, MLP, Propagated, Table, build_encoder, propagate, spectral_init,
+                     spectral_layout)
 
-__all__ = ["GCN", "MLP", "Propagated", "Table", "build_encoder", "propagate", "spectral_init"]
+__all__ = ["GCN", "MLP", "Propagated", "Table", "build_encoder", "propagate", "spectral_init",
+           "spectral_layout"]

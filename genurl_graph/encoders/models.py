@@ -64,6 +64,31 @@ def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) 
     return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0) -> np.ndarray:
+    """A start for a layout from a similarity graph (as UMAP's): the eigenvectors 2..dim+1 of
+    D^-1/2 P D^-1/2 (the smoothest non-constant ones), scaled so the largest |coordinate| is
+    ``scale``, plus a little noise to break ties. Falls back to a random start when the
+    eigensolver does not converge (e.g. a graph in many pieces)."""
+    from scipy.sparse.linalg import eigsh
+
+    rng = np.random.default_rng(seed)
+    n = P.shape[0]
+    P = sp.csr_matrix(P, dtype=np.float64)
+    deg = np.asarray(P.sum(1)).ravel()
+    inv = sp.diags(1 / np.sqrt(np.maximum(deg, 1e-12)))
+    M = inv @ P @ inv
+    try:
+        if n <= dim + 2:
+            raise ValueError("too few points")
+        v0 = rng.random(n)
+        vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
+        Z = vecs[:, np.argsort(-vals)[1:dim + 1]]
+    except Exception:  # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
+        Z = rng.uniform(-1, 1, size=(n, dim))
+    Z = Z / max(np.abs(Z).max(), 1e-12) * scale
+    return (Z + rng.normal(scale=1e-4 * scale, size=Z.shape)).astype(np.float32)
+
+
 class Table(nn.Module):
     """A free embedding per node (graphs without features): transductive. ``init`` (n, dim)
     sets the start (e.g. :func:`spectral_init`); else rows are drawn N(0, init_scale^2)."""

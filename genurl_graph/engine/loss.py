@@ -8,6 +8,11 @@ each edge's source away from m uniformly drawn nodes. The draws are shared by a 
 source meets the same pool of uniformly drawn nodes, so the push is one (sources x pool) matrix
 product, and its memory does not grow with m. Cost O(E d + S M d) per batch (S distinct sources,
 M pool size) instead of O(N^2 d).
+
+``form="sampled"`` is the form UMAP's sampler optimises in expectation: the pull keeps only
+P_ij log Q_ij, and each source is pushed in proportion to its summed P (its edges' weights)
+rather than to its number of edges. It keeps local neighbourhoods better in 2-D layouts (DR);
+``"fuzzy"`` is the full cross-entropy above.
 """
 from __future__ import annotations
 
@@ -31,16 +36,20 @@ def log_one_minus(logq: torch.Tensor) -> torch.Tensor:
 
 
 def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Tensor,
-             pool: torch.Tensor, nu: float, negatives: float = 5.0, backend: str = "auto") -> torch.Tensor:
+             pool: torch.Tensor, nu: float, negatives: float = 5.0, backend: str = "auto",
+             form: str = "fuzzy") -> torch.Tensor:
     """Mean fuzzy cross-entropy per P_X edge: pull over (src, dst, p); push of each edge's
-    source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge."""
+    source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge (per unit
+    of P with ``form="sampled"``)."""
+    if form not in ("fuzzy", "sampled"):
+        raise ValueError(f"unknown loss form {form!r}: fuzzy or sampled")
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
-    pull = -(p * lq + (1 - p) * log_one_minus(lq)).sum()
+    pull = -(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()
     loss = pull
     if negatives > 0 and len(pool):
         counts = torch.bincount(src, minlength=z.shape[0])
         sources = counts.nonzero().squeeze(1)
-        counts = counts[sources]
+        counts = (torch.bincount(src, weights=p, minlength=z.shape[0]) if form == "sampled" else counts)[sources]
         push_rows = -log_one_minus(log_q(block_sqdist(z[sources], z[pool]), nu)).mean(1)
         loss = loss + negatives * (counts.to(push_rows.dtype) * push_rows).sum()
     return loss / max(len(src), 1)

@@ -30,7 +30,11 @@ class Trainer:
     Each epoch visits every P_X edge once, in shuffled batches of ``batch_size`` edges (all at
     once when ``None``); each batch draws a pool of ``pool`` uniform nodes that every source in
     it is pushed from, weighted ``negatives`` per edge, so memory does not grow with the
-    negatives. ``nu`` (nu_Z) may be raised towards
+    negatives. ``optimizer``: ``"adam"`` on the mean loss per edge, or ``"sgd"`` on the summed
+    loss with each gradient entry clipped to ``clip`` (UMAP's per-edge steps, taken for all
+    edges at once: the right tool for a free layout, where Adam's per-step bound slows the
+    large moves). ``form``: the loss form (:func:`gkl_loss`). ``lr_decay``: the step size falls linearly to zero over the epochs (layouts
+    settle, as UMAP's SGD does); else Adam's constant ``lr``. ``nu`` (nu_Z) may be raised towards
     ``nu_end`` during training. Training stops early when the epoch loss has not improved by a
     relative ``tol`` for ``patience`` epochs. All randomness comes from ``seed``.
     """
@@ -38,7 +42,10 @@ class Trainer:
     def __init__(self, epochs: int = 200, lr: float = 1e-3, nu: float = 1.0, nu_end: float | None = None,
                  negatives: float = 5.0, pool: int = 128, batch_size: int | None = None, patience: int = 30, tol: float = 1e-4,
                  weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", backend: str = "auto",
-                 progress: ProgressFn | None = None):
+                 progress: ProgressFn | None = None, lr_decay: bool = False, optimizer: str = "adam",
+                 clip: float = 4.0, form: str = "fuzzy"):
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer {optimizer!r}: adam or sgd")
         if epochs < 1:
             raise ValueError("epochs must be at least 1")
         if negatives < 0:
@@ -46,7 +53,8 @@ class Trainer:
         self.epochs, self.lr, self.nu, self.nu_end = epochs, lr, nu, nu_end
         self.negatives, self.pool, self.batch_size, self.patience, self.tol = negatives, pool, batch_size, patience, tol
         self.weight_decay, self.seed, self.device, self.backend = weight_decay, seed, device, backend
-        self.progress = progress
+        self.progress, self.lr_decay, self.optimizer, self.clip = progress, lr_decay, optimizer, clip
+        self.form = form
 
     def fit(self, encoder: torch.nn.Module, inputs, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
             num_nodes: int, negative_weights: np.ndarray | None = None) -> TrainResult:
@@ -60,7 +68,11 @@ class Trainer:
                                                                          device=device)
         n_edges = len(src)
         batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
-        opt = torch.optim.Adam(encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        params = list(encoder.parameters())
+        opt = (torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay) if self.optimizer == "adam"
+               else torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay))
+        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / self.epochs, 0.0))
+                 if self.lr_decay else None)
         result = TrainResult(backend=backend)
         best, since_best = float("inf"), 0
         start = time.perf_counter()
@@ -75,11 +87,18 @@ class Trainer:
                 pool = (torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device) if neg_w is None
                         else torch.multinomial(neg_w, self.pool, replacement=True, generator=gen))
                 z = encoder(inputs)
-                loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend)
+                loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend, self.form)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                if self.optimizer == "sgd":
+                    (loss * len(s)).backward()
+                    for prm in params:
+                        prm.grad.clamp_(-self.clip, self.clip)
+                else:
+                    loss.backward()
                 opt.step()
                 total += loss.item() * len(s)
+            if sched is not None:
+                sched.step()
             epoch_loss = total / n_edges
             if not np.isfinite(epoch_loss):
                 raise FloatingPointError(f"the loss became {epoch_loss} at epoch {epoch + 1}: lower lr")
@@ -90,7 +109,7 @@ class Trainer:
                 best, since_best = epoch_loss, 0
             else:
                 since_best += 1
-                if self.patience and since_best >= self.patience and self.nu_end is None:
+                if self.patience and since_best >= self.patience and self.nu_end is None and not self.lr_decay:
                     result.stopped_early = True
                     break
         encoder.eval()

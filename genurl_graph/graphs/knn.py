@@ -11,17 +11,23 @@ def _dense(X) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
-def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048,
+              method: str = "exact") -> tuple[np.ndarray, np.ndarray]:
     """The k nearest neighbours of every row (itself excluded): ``(indices, distances)``, (n, k).
 
-    Exact, by blocks of ``chunk`` rows (O(n^2 f) time, O(chunk * n) memory); ``metric`` is
-    ``"cosine"`` (1 - cosine similarity) or ``"euclidean"``.
+    ``method="exact"``: by blocks of ``chunk`` rows (O(n^2 f) time, O(chunk * n) memory);
+    ``"nndescent"``: approximate, DGL's nn-descent (dense X; about n k f log n). ``metric`` is
+    ``"cosine"`` (distance 1 - cosine similarity) or ``"euclidean"``.
     """
     if metric not in ("cosine", "euclidean"):
         raise InputError(f"unknown metric {metric!r}: use cosine or euclidean")
     n = X.shape[0]
     if n <= k:
         raise InputError(f"{n} points are too few for {k} neighbours (need more than k)")
+    if method == "nndescent":
+        return _nndescent(_dense(X).astype(np.float32), k, metric)
+    if method != "exact":
+        raise ValueError(f"unknown kNN method {method!r}: exact or nndescent")
     if sp.issparse(X):
         X = X.tocsr().astype(np.float32)
         sq = np.asarray(X.multiply(X).sum(1)).ravel()
@@ -50,3 +56,31 @@ def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048) -> tuple[np.
     else:
         dist = np.sqrt(dist)
     return idx, dist
+
+
+def _nndescent(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate kNN by DGL's nn-descent; distances recomputed exactly for the pairs found."""
+    import torch
+
+    from .._deps import require_dgl
+
+    require_dgl()
+    import dgl
+
+    if metric == "cosine":
+        X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    g = dgl.knn_graph(torch.from_numpy(X), k + 1, algorithm="nn-descent", dist="euclidean")
+    src, dst = (t.numpy() for t in g.edges())  # src is a neighbour of dst, itself included
+    order = np.lexsort((src, dst))
+    src, dst = src[order], dst[order]
+    n = X.shape[0]
+    counts = np.bincount(dst, minlength=n)
+    if not (counts == k + 1).all():
+        raise RuntimeError("nn-descent returned a ragged neighbour table")
+    cand = src.reshape(n, k + 1)
+    d = ((X[cand] - X[:, None, :]) ** 2).sum(-1)
+    d[cand == np.arange(n)[:, None]] = np.inf  # drop the point itself
+    order = np.argsort(d, 1, kind="stable")[:, :k]
+    idx = np.take_along_axis(cand, order, 1).astype(np.int64)
+    dist = np.take_along_axis(d, order, 1).astype(np.float32)
+    return idx, (dist / 2 if metric == "cosine" else np.sqrt(dist))

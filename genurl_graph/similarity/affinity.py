@@ -42,12 +42,13 @@ class FeatureAffinity(Affinity):
     ``"binary"`` gives every kNN pair p = 1 (better when k is small and neighbours are clean).
     """
 
-    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0, weights: str = "smooth"):
+    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0, weights: str = "smooth",
+                 method: str = "exact"):
         if weights not in ("smooth", "binary"):
             raise ValueError(f"unknown weights {weights!r}: smooth or binary")
         self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
         self._X = X
-        idx, dist = knn_graph(X, k, metric)
+        idx, dist = knn_graph(X, k, metric, method=method)
         p = smooth_knn(dist, nu) if weights == "smooth" else np.ones_like(dist)
         super().__init__(fuzzy_union(rows_to_csr(idx, p, X.shape[0])))
 

@@ -1,0 +1,138 @@
+"""Dimension reduction: P_X on the kNN graph of the data points, a free or parametric encoder.
+
+The data become a kNN graph (exact by blocks for small n; approximate nn-descent from DGL for
+large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMAP-style
+rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union. The encoder is
+a free table of coordinates started from a spectral layout of P_X (transductive), or, with
+``parametric=True``, an MLP on the standardised inputs that transforms new points.
+nu_Z is raised during training (GENURL.md: the DMT schedule), from heavy tails that separate
+clusters to lighter ones that tighten them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..encoders import spectral_layout
+from ..encoders.models import MLP, Table
+from ..errors import InputError
+from ..similarity import FeatureAffinity
+
+
+@dataclass
+class DRDefaults:
+    """DR settings. The free layout: full-batch SGD on the summed loss, clipped, step decaying
+    linearly to 0 (UMAP's schedule, every edge at once); the MLP: Adam on the mean loss."""
+
+    dim: int = 2
+    k: int = 15
+    epochs: int = 500
+    lr: float = 1.0
+    nu: float = 0.5
+    nu_end: float | None = None
+    negatives: float = 20.0
+    pool: int = 128
+    batch_size: int | None = None
+    lr_decay: bool = True
+    optimizer: str = "sgd"
+    form: str = "sampled"
+
+
+FREE = DRDefaults()
+PARAMETRIC = DRDefaults(epochs=500, lr=3e-3, optimizer="adam")
+EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
+PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
+
+
+def check_data(X, k: int) -> np.ndarray | sp.csr_matrix:
+    """X as a finite 2-D float array with more than ``k`` rows, or an InputError that says why."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        data = X.data
+    else:
+        X = np.asarray(X)
+        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+            raise InputError(f"the data must be numeric, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise InputError(f"the data must be a 2-D array (points x features), got shape {X.shape}"
+                             + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else ""))
+        X = X.astype(np.float32, copy=False)
+        data = X
+    if X.shape[0] <= k:
+        raise InputError(f"{X.shape[0]} points are too few for k={k} neighbours (need more than k)")
+    if X.shape[1] < 1:
+        raise InputError("the data have no columns")
+    if not np.isfinite(data).all():
+        rows = np.unique(np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[:, 0])
+        raise InputError(f"{len(rows)} rows hold NaN or inf (first: row {rows[0]}); drop or impute them")
+    return X
+
+
+def reduce_width(X, seed: int) -> tuple[np.ndarray, object]:
+    """X projected on its first PCA_DIM principal axes when it is wider (for the kNN only)."""
+    if X.shape[1] <= PCA_DIM:
+        return (X.toarray() if sp.issparse(X) else X), None
+    from sklearn.decomposition import PCA, TruncatedSVD
+
+    pca = (TruncatedSVD(PCA_DIM, random_state=seed) if sp.issparse(X)
+           else PCA(PCA_DIM, svd_solver="randomized", random_state=seed))
+    return pca.fit_transform(X).astype(np.float32), pca
+
+
+def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
+    """P_X on the kNN graph of X: exact up to EXACT_MAX points, then nn-descent on the first
+    PCA_DIM principal components (a 70,000 x 784 set: about 10 s instead of a minute)."""
+    if X.shape[0] <= EXACT_MAX:
+        return FeatureAffinity(X, k=k, metric=metric, weights="smooth")
+    Xr, _ = reduce_width(X, seed)
+    return FeatureAffinity(Xr, k=k, metric=metric, weights="smooth", method="nndescent")
+
+
+def fit(model, X, features=None) -> None:
+    """DR for :class:`GenURL`: P_X on the kNN graph of X, then a free or parametric embedding."""
+    auto = PARAMETRIC if model.parametric else FREE
+    if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data, and a smaller shared pool
+        # (each source's push is still weighted by its P; the pool only sets the variance)
+        auto = replace(auto, epochs=200, pool=int(np.clip(2 ** 21 // X.shape[0], 16, auto.pool)))
+    k = model._setting("k", auto.k)
+    X = check_data(X, k)
+    metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
+    affinity = data_affinity(X, k, metric, model.random_state)
+    dim = model.dim or auto.dim
+    n = X.shape[0]
+    start = spectral_layout(affinity.P, dim, model.random_state)
+    if model.parametric:
+        encoder = MLP(X.shape[1], dim, hidden=model.hidden, layers=3, norm="standard").fit_norm(X)
+        inputs = encoder.prepare(X)
+        _warm_start(encoder, inputs, start, model.random_state)
+        model.encoder_name_ = "mlp"
+    else:
+        encoder, inputs = Table(n, dim, init=start), None
+        model.encoder_name_ = "table"
+    inputs = model._train(encoder, inputs, affinity, n, auto)
+    model.metric_ = metric
+    model.embeddings_ = model._embed(inputs)
+
+
+def _warm_start(encoder: MLP, inputs: torch.Tensor, target: np.ndarray, seed: int, steps: int = 100) -> None:
+    """Fit the MLP to the spectral layout first, so parametric and free runs start alike."""
+    target = torch.as_tensor(target)
+    opt = torch.optim.Adam(encoder.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss = ((encoder(inputs) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def transform(model, X, features=None) -> np.ndarray:
+    """Embed new points with the fitted parametric encoder."""
+    from ..model import to_device
+
+    X = check_data(X, 0)
+    if X.shape[1] != model.encoder_.in_dim:
+        raise InputError(f"the model was fitted on {model.encoder_.in_dim} columns, got {X.shape[1]}")
+    return model._embed(to_device(model.encoder_.prepare(X), model.device))
