@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "torch==2.13.0" "dgl==1.1.3" packaging pyarrow pytest
+	$(BIN)/pip install -q "torch==2.13.0" "dgl==1.1.3" packaging pyarrow matplotlib pytest
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-.PHONY: install demo test bench bench-kd clean
+.PHONY: install demo test bench bench-kd bench-dr clean
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -33,6 +33,11 @@ bench: $(STAMP) .venv-pecanpy/.installed
 
 bench-kd: $(STAMP)
 	$(BIN)/python benchmarks/kd.py
+
+# umap-learn, openTSNE and PaCMAP run beside GenURL in the same process (numba; numpy 2 is fine).
+bench-dr: $(STAMP)
+	$(BIN)/pip install -q umap-learn openTSNE pacmap mlxtend
+	$(BIN)/python benchmarks/dr.py
 
 clean:
 	rm -rf $(VENV) .venv-pecanpy .pytest_cache

@@ -138,6 +138,8 @@ def apply(
     start = time.perf_counter()
     if model.task == "kd":
         Z = model.transform(X, graph=g)
+    elif model.task == "dr":  # a parametric DR model: data rows in, coordinates out
+        Z = model.transform(X)
     elif g is None:
         raise InputError(f"a {model.task} model with the {model.encoder_name_} encoder needs --graph")
     else:

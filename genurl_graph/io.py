@@ -287,6 +287,31 @@ def read_features(path, ids: np.ndarray | None = None) -> np.ndarray:
     return feats.astype(np.float32)
 
 
+def read_matrix(path) -> np.ndarray:
+    """A data matrix (points x features) for DR/KD: ``.npy``, ``.npz`` (one array or a scipy
+    sparse matrix) or a delimited text file of numbers only (one header line allowed)."""
+    path = _existing_file(path)
+    if path.suffix.lower() in (".npy", ".npz"):
+        return read_features(path)
+    rows, width = [], None
+    for number, fields in _data_lines(path):
+        try:
+            vec = [float(v) for v in fields]
+        except ValueError:
+            if not rows and width is None:  # a header line
+                width = -1
+                continue
+            raise InputError("a value is not a number", path, number) from None
+        if width in (None, -1):
+            width = len(vec)
+        if len(vec) != width:
+            raise InputError(f"expected {width} values, found {len(vec)}", path, number)
+        rows.append(vec)
+    if not rows:
+        raise InputError("no data rows", path)
+    return np.asarray(rows, dtype=np.float32)
+
+
 def _read_feature_table(path: Path):
     rows, values, width = [], [], None
     for number, fields in _data_lines(path):

@@ -37,7 +37,7 @@ class GenURL:
                  lr: float | None = None, nu: float | None = None, nu_end: float | None = None,
                  negatives: float | None = None, k: int | None = None, metric: str = "auto",
                  parametric: bool = False, student: str = "mlp", hops: int = 16, alpha: float = 0.1,
-                 hidden: int = 512, walks_per_node: int = 10, walk_length: int = 40, window: int = 5,
+                 hidden: int | None = None, walks_per_node: int = 10, walk_length: int = 40, window: int = 5,
                  batch_size: int | None = None, patience: int = 30, random_state: int = 0, device: str = "cpu",
                  backend: str = "auto", verbose: bool = False, progress=None):
         self.task, self.dim, self.encoder, self.epochs, self.lr = task, dim, encoder, epochs, lr

@@ -42,7 +42,7 @@ class DRDefaults:
 
 
 FREE = DRDefaults()
-PARAMETRIC = DRDefaults(epochs=500, lr=3e-3, optimizer="adam")
+PARAMETRIC = DRDefaults(epochs=100, lr=1e-2, batch_size=4096, optimizer="adam", lr_decay=False)
 EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
 PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
 
@@ -96,7 +96,7 @@ def fit(model, X, features=None) -> None:
     auto = PARAMETRIC if model.parametric else FREE
     if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data, and a smaller shared pool
         # (each source's push is still weighted by its P; the pool only sets the variance)
-        auto = replace(auto, epochs=200, pool=int(np.clip(2 ** 21 // X.shape[0], 16, auto.pool)))
+        auto = replace(auto, epochs=min(auto.epochs, 200), pool=int(np.clip(2 ** 21 // X.shape[0], 16, auto.pool)))
     k = model._setting("k", auto.k)
     X = check_data(X, k)
     metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
@@ -105,7 +105,7 @@ def fit(model, X, features=None) -> None:
     n = X.shape[0]
     start = spectral_layout(affinity.P, dim, model.random_state)
     if model.parametric:
-        encoder = MLP(X.shape[1], dim, hidden=model.hidden, layers=3, norm="standard").fit_norm(X)
+        encoder = MLP(X.shape[1], dim, hidden=model._setting("hidden", 256), layers=3, norm="standard").fit_norm(X)
         inputs = encoder.prepare(X)
         _warm_start(encoder, inputs, start, model.random_state)
         model.encoder_name_ = "mlp"

@@ -95,7 +95,7 @@ def fit(model, graph, features=None) -> None:
     graph = as_graph(graph, features)
     k = model._setting("k", WITH_FEATURES.k)
     model.encoder_name_, encoder, inputs, affinity, neg_w = wire(
-        graph, model.encoder, model.dim, k, model.hops, model.alpha, model.hidden, model.walks_per_node,
+        graph, model.encoder, model.dim, k, model.hops, model.alpha, model._setting("hidden", 512), model.walks_per_node,
         model.walk_length, model.window, model.random_state)
     inputs = model._train(encoder, inputs, affinity, graph.num_nodes, defaults(graph, model.encoder_name_), neg_w)
     model.graph_ = graph

@@ -82,11 +82,11 @@ def _student(model, X, graph, dim: int, norm: str, dropout: float, layers: int):
             raise InputError("the gcn student needs a graph (graph=, or --graph) over the input rows")
         if graph.num_nodes != X.shape[0]:
             raise InputError(f"the graph has {graph.num_nodes} nodes but the inputs have {X.shape[0]} rows")
-        enc = GCN(X.shape[1], dim, hidden=model.hidden, layers=layers)
+        enc = GCN(X.shape[1], dim, hidden=model._setting("hidden", 512), layers=layers)
         return enc, enc.prepare(Graph(graph.adj, graph.ids, X, graph.directed, graph.source))
     if norm not in ("l1", "standard", "none"):
         raise InputError(f"unknown norm {norm!r}: standard, l1 or none")
-    enc = MLP(X.shape[1], dim, hidden=model.hidden, layers=layers, norm=norm, dropout=dropout).fit_norm(X)
+    enc = MLP(X.shape[1], dim, hidden=model._setting("hidden", 512), layers=layers, norm=norm, dropout=dropout).fit_norm(X)
     return enc, enc.prepare(X)
 
 

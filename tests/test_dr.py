@@ -1,0 +1,145 @@
+"""Dimension reduction: the task, its measures, the plot and `genurl reduce`."""
+import numpy as np
+import pytest
+from sklearn.manifold import trustworthiness
+from typer.testing import CliRunner
+
+from genurl_graph import GenURL, InputError
+from genurl_graph.cli.main import app
+from genurl_graph.eval.dr import dr_metrics
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:600].astype(np.float32), y[:600]
+
+
+@pytest.fixture(scope="module")
+def layout(digits):
+    X, _ = digits
+    return GenURL(task="dr", epochs=150, random_state=0).fit(X)
+
+
+def test_free_layout_keeps_neighbourhoods(digits, layout):
+    X, y = digits
+    Z = layout.embeddings_
+    assert Z.shape == (600, 2) and np.isfinite(Z).all()
+    m = dr_metrics(X, Z, y, k=10)
+    assert m["trustworthiness"] > 0.95 and m["knn_accuracy"] > 0.9
+    rand = dr_metrics(X, np.random.default_rng(0).normal(size=Z.shape), y, k=10)
+    assert rand["trustworthiness"] < 0.6 and rand["knn_accuracy"] < 0.3
+
+
+def test_same_seed_same_layout(digits, layout):
+    X, _ = digits
+    again = GenURL(task="dr", epochs=150, random_state=0).fit_transform(X)
+    np.testing.assert_array_equal(again, layout.embeddings_)
+    other = GenURL(task="dr", epochs=150, random_state=1).fit_transform(X)
+    assert not np.allclose(other, layout.embeddings_)
+
+
+def test_free_layout_cannot_transform(digits, layout):
+    with pytest.raises(InputError, match="transductive"):
+        layout.transform(digits[0][:5])
+
+
+def test_parametric_transforms_new_points(digits):
+    X, y = digits
+    model = GenURL(task="dr", parametric=True, epochs=30, hidden=64, random_state=0).fit(X[:500])
+    np.testing.assert_allclose(model.transform(X[:500]), model.embeddings_, atol=1e-5)
+    Znew = model.transform(X[500:])
+    assert Znew.shape == (100, 2)
+    # new points land next to fitted points of their own class more often than chance
+    d = ((Znew[:, None, :] - model.embeddings_[None]) ** 2).sum(-1)
+    assert (y[:500][d.argmin(1)] == y[500:]).mean() > 0.5
+    with pytest.raises(InputError, match="columns"):
+        model.transform(X[:5, :10])
+
+
+def test_trustworthiness_matches_scikit_learn(digits, layout):
+    X, _ = digits
+    ours = dr_metrics(X, layout.embeddings_, k=7)["trustworthiness"]
+    assert ours == pytest.approx(trustworthiness(X, layout.embeddings_, n_neighbors=7), abs=1e-4)  # ties among integer pixels
+
+
+def test_sampled_measures_close_to_exact(digits, layout):
+    X, y = digits
+    full = dr_metrics(X, layout.embeddings_, y)
+    part = dr_metrics(X, layout.embeddings_, y, sample=300)
+    assert abs(full["trustworthiness"] - part["trustworthiness"]) < 0.02
+    assert -1 <= part["distance_spearman"] <= 1 and 0 <= part["triplet_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones(50), "2-D"),
+    (np.ones((10, 3)), "too few"),
+    (np.where(np.eye(40, 4) > 0, np.nan, 1.0), "NaN"),
+    (np.array([["a", "b"]] * 30), "numeric"),
+])
+def test_bad_data_is_refused(bad, match):
+    with pytest.raises(InputError, match=match):
+        GenURL(task="dr", epochs=2).fit(bad)
+
+
+def test_duplicates_and_constant_columns_are_embedded():
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.normal(size=(80, 5)), np.ones((80, 2))])  # two constant columns
+    X[40:60] = X[0]  # 21 identical points
+    Z = GenURL(task="dr", epochs=30).fit_transform(X)
+    assert np.isfinite(Z).all()
+    spread = np.linalg.norm(Z[40:60] - Z[0], axis=1).max()
+    assert spread < np.linalg.norm(Z - Z.mean(0), axis=1).mean()  # duplicates stay together
+
+
+def test_nndescent_knn_agrees_with_exact():
+    from genurl_graph.graphs import knn_graph
+
+    pytest.importorskip("dgl")
+    X = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)
+    exact, d_exact = knn_graph(X, 10, "euclidean")
+    approx, d_approx = knn_graph(X, 10, "euclidean", method="nndescent")
+    recall = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(exact, approx)])
+    assert recall > 0.9 and (d_approx >= d_exact[:, :1] - 1e-5).all()
+
+
+def test_cli_reduce_with_labels_and_plot(tmp_path, digits):
+    X, y = digits
+    np.save(tmp_path / "x.npy", X[:300])
+    (tmp_path / "y.txt").write_text("\n".join(map(str, y[:300])) + "\n")
+    res = runner.invoke(app, ["reduce", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.csv"), "--labels",
+                              str(tmp_path / "y.txt"), "--plot", str(tmp_path / "z.png"), "--epochs", "50",
+                              "-q", "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    assert "trustworthiness" in res.output
+    assert (tmp_path / "z.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len((tmp_path / "z.csv").read_text().splitlines()) >= 300
+
+
+def test_cli_reduce_parametric_save_then_apply(tmp_path, digits):
+    X, _ = digits
+    (tmp_path / "x.csv").write_text("a,b,c\n" + "\n".join(",".join(f"{v:g}" for v in row[:3]) for row in X) + "\n")
+    res = runner.invoke(app, ["reduce", str(tmp_path / "x.csv"), "-o", str(tmp_path / "z.npy"), "--parametric",
+                              "--epochs", "20", "--save", str(tmp_path / "m.pt"), "-q"])
+    assert res.exit_code == 0, res.output
+    np.save(tmp_path / "new.npy", X[:7, :3])
+    res = runner.invoke(app, ["apply", str(tmp_path / "m.pt"), str(tmp_path / "new.npy"), "-o",
+                              str(tmp_path / "znew.npy")])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(np.load(tmp_path / "znew.npy"), np.load(tmp_path / "z.npy")[:7], atol=1e-4)
+
+
+def test_cli_reduce_bad_input_writes_nothing(tmp_path):
+    (tmp_path / "x.csv").write_text("1,2\n3,oops\n")
+    res = runner.invoke(app, ["reduce", str(tmp_path / "x.csv"), "-o", str(tmp_path / "z.npy")])
+    assert res.exit_code == 2 and "x.csv:2" in res.output
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(40, 3)))
+    (tmp_path / "y.txt").write_text("1\n2\n")
+    res = runner.invoke(app, ["reduce", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.npy"), "--labels",
+                              str(tmp_path / "y.txt")])
+    assert res.exit_code == 2 and "labels" in res.output
+    assert not (tmp_path / "z.npy").exists()
