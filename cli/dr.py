@@ -25,7 +25,7 @@ def reduce(
                                     "(slower); default: a free layout (transductive)."),
     metric: str = typer.Option("auto", "--metric", help="kNN metric: euclidean, cosine, or auto (cosine for "
                                "sparse data, else euclidean)."),
-    k: Optional[int] = typer.Option(None, "--k", help="Neighbours per point in the kNN graph (default 15)."),
+    k: Optional[int] = typer.Option(None, "--k", help="Neighbours per point in the kNN graph (default 10)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default 500; 200 above 10,000 "
                                          "points)."),
     save: Optional[Path] = typer.Option(None, "--save", help="With --parametric: also save the fitted model "

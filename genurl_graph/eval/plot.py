@@ -35,13 +35,12 @@ def scatter(Z: np.ndarray, path, labels=None, title: str | None = None, size: fl
         labels = np.asarray(labels)
         classes, codes = np.unique(labels, return_inverse=True)
         cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-        points = ax.scatter(Z[:, 0], Z[:, 1], s=s, linewidths=0, c=codes, cmap=cmap,
+        ax.scatter(Z[:, 0], Z[:, 1], s=s, linewidths=0, c=codes, cmap=cmap,
                             vmin=-0.5, vmax=max(len(classes), 10 if len(classes) <= 10 else 20) - 0.5)
         if len(classes) <= 20:
             handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(i), label=str(c))
                        for i, c in enumerate(classes)]
             ax.legend(handles=handles, loc="best", fontsize=7, markerscale=1, frameon=False)
-        del points
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")

@@ -5,8 +5,12 @@ large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMA
 rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union. The encoder is
 a free table of coordinates started from a spectral layout of P_X (transductive), or, with
 ``parametric=True``, an MLP on the standardised inputs that transforms new points.
-nu_Z is raised during training (GENURL.md: the DMT schedule), from heavy tails that separate
-clusters to lighter ones that tighten them.
+Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's); the loss is the ``sampled`` form
+(engine/loss.py). A nu_Z schedule (``nu_end``) is available but did not help on digits.
+Defaults were chosen on digits, MNIST-5k and COIL-20 against umap-learn (benchmarks/dr.py).
+
+Documented behaviour: duplicate points get distance 0 (rho = 0) and P = 1 to each other, so
+they land together; constant columns add nothing to distances and are harmless.
 """
 from __future__ import annotations
 
@@ -28,10 +32,10 @@ class DRDefaults:
     linearly to 0 (UMAP's schedule, every edge at once); the MLP: Adam on the mean loss."""
 
     dim: int = 2
-    k: int = 15
+    k: int = 10
     epochs: int = 500
     lr: float = 1.0
-    nu: float = 0.5
+    nu: float = 1.0
     nu_end: float | None = None
     negatives: float = 20.0
     pool: int = 128
