@@ -98,9 +98,11 @@ def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
 def fit(model, X, features=None) -> None:
     """DR for :class:`GenURL`: P_X on the kNN graph of X, then a free or parametric embedding."""
     auto = PARAMETRIC if model.parametric else FREE
-    if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data, and a smaller shared pool
-        # (each source's push is still weighted by its P; the pool only sets the variance)
-        auto = replace(auto, epochs=min(auto.epochs, 200), pool=int(np.clip(2 ** 21 // X.shape[0], 16, auto.pool)))
+    # The shared pool shrinks as n grows (each source's push is still weighted by its P; the
+    # pool sets only its variance): the push costs n x pool pairs an epoch, the pull n x k.
+    auto = replace(auto, pool=int(np.clip(2 ** 18 // X.shape[0], 32, auto.pool)))
+    if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data
+        auto = replace(auto, epochs=min(auto.epochs, 200))
     k = model._setting("k", auto.k)
     X = check_data(X, k)
     metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
