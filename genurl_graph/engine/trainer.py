@@ -33,10 +33,12 @@ class Trainer:
     negatives. ``optimizer``: ``"adam"`` on the mean loss per edge, or ``"sgd"`` on the summed
     loss with each gradient entry clipped to ``clip`` (UMAP's per-edge steps, taken for all
     edges at once: the right tool for a free layout, where Adam's per-step bound slows the
-    large moves). ``form``: the loss form (:func:`gkl_loss`). ``lr_decay``: the step size falls linearly to zero over the epochs (layouts
-    settle, as UMAP's SGD does); else Adam's constant ``lr``. ``nu`` (nu_Z) may be raised towards
-    ``nu_end`` during training. Training stops early when the epoch loss has not improved by a
-    relative ``tol`` for ``patience`` epochs. All randomness comes from ``seed``.
+    large moves). ``form``: the loss form (:func:`gkl_loss`). ``lr_decay``: the step size falls
+    linearly to zero over the epochs (layouts settle, as UMAP's SGD does); else a constant
+    ``lr``. ``nu`` (nu_Z) may be raised towards ``nu_end`` during training. Training stops early
+    when the epoch loss has not improved by a relative ``tol`` for ``patience`` epochs (not with
+    ``nu_end`` or ``lr_decay``, whose losses are not comparable across epochs). All randomness
+    comes from ``seed``.
     """
 
     def __init__(self, epochs: int = 200, lr: float = 1e-3, nu: float = 1.0, nu_end: float | None = None,

@@ -40,6 +40,7 @@ class FeatureAffinity(Affinity):
     ``X`` (n, f) dense or sparse; ``metric`` cosine (bag-of-words) or euclidean. ``weights``:
     ``"smooth"`` gives p_{j|i} by rho/sigma normalisation and the t-kernel nu (UMAP style);
     ``"binary"`` gives every kNN pair p = 1 (better when k is small and neighbours are clean).
+    ``method``: ``"exact"`` kNN, or ``"nndescent"`` (approximate, DGL; for large n).
     """
 
     def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0, weights: str = "smooth",
