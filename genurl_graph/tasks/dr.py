@@ -37,7 +37,7 @@ class DRDefaults:
     lr: float = 1.0
     nu: float = 1.0
     nu_end: float | None = None
-    negatives: float = 20.0
+    negatives: float = 15.0
     pool: int = 128
     batch_size: int | None = None
     lr_decay: bool = True
