@@ -75,15 +75,15 @@ def check_data(X, k: int) -> np.ndarray | sp.csr_matrix:
     return X
 
 
-def reduce_width(X, seed: int) -> tuple[np.ndarray, object]:
+def reduce_width(X, seed: int) -> np.ndarray:
     """X projected on its first PCA_DIM principal axes when it is wider (for the kNN only)."""
     if X.shape[1] <= PCA_DIM:
-        return (X.toarray() if sp.issparse(X) else X), None
+        return X.toarray() if sp.issparse(X) else X
     from sklearn.decomposition import PCA, TruncatedSVD
 
     pca = (TruncatedSVD(PCA_DIM, random_state=seed) if sp.issparse(X)
            else PCA(PCA_DIM, svd_solver="randomized", random_state=seed))
-    return pca.fit_transform(X).astype(np.float32), pca
+    return pca.fit_transform(X).astype(np.float32)
 
 
 def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
@@ -91,7 +91,7 @@ def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
     PCA_DIM principal components (a 70,000 x 784 set: about 10 s instead of a minute)."""
     if X.shape[0] <= EXACT_MAX:
         return FeatureAffinity(X, k=k, metric=metric, weights="smooth")
-    Xr, _ = reduce_width(X, seed)
+    Xr = reduce_width(X, seed)
     return FeatureAffinity(Xr, k=k, metric=metric, weights="smooth", method="nndescent")
 
 
@@ -113,7 +113,7 @@ def fit(model, X, features=None) -> None:
     if model.parametric:
         encoder = MLP(X.shape[1], dim, hidden=model._setting("hidden", 256), layers=3, norm="standard").fit_norm(X)
         inputs = encoder.prepare(X)
-        _warm_start(encoder, inputs, start, model.random_state)
+        _warm_start(encoder, inputs, start)
         model.encoder_name_ = "mlp"
     else:
         encoder, inputs = Table(n, dim, init=start), None
@@ -123,7 +123,7 @@ def fit(model, X, features=None) -> None:
     model.embeddings_ = model._embed(inputs)
 
 
-def _warm_start(encoder: MLP, inputs: torch.Tensor, target: np.ndarray, seed: int, steps: int = 100) -> None:
+def _warm_start(encoder: MLP, inputs: torch.Tensor, target: np.ndarray, steps: int = 100) -> None:
     """Fit the MLP to the spectral layout first, so parametric and free runs start alike."""
     target = torch.as_tensor(target)
     opt = torch.optim.Adam(encoder.parameters(), lr=3e-3)
