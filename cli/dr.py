@@ -28,6 +28,8 @@ def reduce(
     k: Optional[int] = typer.Option(None, "--k", help="Neighbours per point in the kNN graph (default 10)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default 500; 200 above 10,000 "
                                          "points)."),
+    refine: int = typer.Option(0, "--refine", help="Every N epochs, join P_X with the kNN graph of the current "
+                               "layout (dynamic similarity); 0: off."),
     save: Optional[Path] = typer.Option(None, "--save", help="With --parametric: also save the fitted model "
                                         "(.pt) for `genurl apply`."),
     seed: int = SEED, device: str = DEVICE, quiet: bool = QUIET, json_out: Optional[Path] = JSON,
@@ -49,6 +51,8 @@ def reduce(
     if metric not in ("auto", "euclidean", "cosine"):
         raise InputError(f"--metric must be auto, euclidean or cosine, got {metric!r}")
     _check_sizes(dim, epochs)
+    if refine < 0:
+        raise InputError(f"--refine must be >= 0, got {refine}")
     start = time.perf_counter()
     X = gio.read_matrix(data)
     y = None
@@ -59,7 +63,7 @@ def reduce(
         y = lab.classes[lab.y]
     with _progress_bar("reducing", quiet) as bar:
         model = GenURL(task="dr", dim=dim, parametric=parametric, metric=metric, k=k, epochs=epochs,
-                       random_state=seed, device=device, progress=bar).fit(X)
+                       refine=refine, random_state=seed, device=device, progress=bar).fit(X)
     Z = model.embeddings_
     written = gio.write_embeddings(output, Z, np.arange(len(Z)))
     if save is not None:

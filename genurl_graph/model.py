@@ -30,7 +30,10 @@ class GenURL:
       that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
     - ``task="kd"``: teach a ``student`` encoder over inputs X the kNN graph of a ``teacher``
       embedding: ``fit(X, teacher=T)`` (:mod:`genurl_graph.tasks.kd`).
-    - ``task="ssl"``: self-supervised learning from augmentation views (:mod:`genurl_graph.tasks.ssl`).
+    - ``task="ssl"``: self-supervised learning from augmentation views (not built yet).
+
+    ``refine=N`` (any task): every N epochs, P_X is rebuilt as the static P_X joined with the kNN
+    graph of the current embedding (:class:`~genurl_graph.similarity.LatentKNN`).
     """
 
     def __init__(self, task: str = "ge", dim: int | None = None, encoder: str = "auto", epochs: int | None = None,
@@ -38,13 +41,15 @@ class GenURL:
                  negatives: float | None = None, k: int | None = None, metric: str = "auto",
                  parametric: bool = False, student: str = "mlp", hops: int = 16, alpha: float = 0.1,
                  hidden: int | None = None, walks_per_node: int = 10, walk_length: int = 40, window: int = 5,
-                 batch_size: int | None = None, patience: int = 30, random_state: int = 0, device: str = "cpu",
+                 batch_size: int | None = None, patience: int = 30, refine: int = 0, random_state: int = 0,
+                 device: str = "cpu",
                  backend: str = "auto", verbose: bool = False, progress=None):
         self.task, self.dim, self.encoder, self.epochs, self.lr = task, dim, encoder, epochs, lr
         self.nu, self.nu_end, self.negatives, self.k, self.metric = nu, nu_end, negatives, k, metric
         self.parametric, self.student, self.hops, self.alpha = parametric, student, hops, alpha
         self.hidden, self.walks_per_node, self.walk_length, self.window = hidden, walks_per_node, walk_length, window
         self.batch_size, self.patience, self.random_state = batch_size, patience, random_state
+        self.refine = refine
         self.device, self.backend, self.verbose, self.progress = device, backend, verbose, progress
 
     def _check(self):
@@ -54,6 +59,8 @@ class GenURL:
             raise InputError(f"dim must be a positive integer, got {self.dim!r}")
         if self.epochs is not None and self.epochs < 1:
             raise InputError(f"epochs must be at least 1, got {self.epochs!r}")
+        if self.refine is not None and self.refine < 0:
+            raise InputError(f"refine must be >= 0 (epochs between refreshes), got {self.refine!r}")
         if self.k is not None and self.k < 0:
             raise InputError(f"k must be >= 0, got {self.k!r}")
         if str(self.device).startswith("cuda") and not torch.cuda.is_available():
@@ -127,8 +134,15 @@ class GenURL:
                           optimizer=getattr(auto, "optimizer", "adam"), form=getattr(auto, "form", "fuzzy"),
                           seed=self.random_state, device=self.device, backend=self.backend,
                           progress=self._progress())
-        self.history_ = trainer.fit(encoder, inputs, affinity.edges(), num_nodes, negative_weights)
-        self.encoder_, self.affinity_ = encoder, affinity
+        refresh = None
+        if self.refine:  # dynamic P_X: the static one joined with the embedding's own kNN graph
+            from .similarity import LatentKNN
+
+            dynamic = LatentKNN(affinity, k=self._setting("k", getattr(auto, "k", 10)) or 10)
+            refresh = lambda Z: dynamic.update(Z).edges()  # noqa: E731
+        self.history_ = trainer.fit(encoder, inputs, affinity.edges(), num_nodes, negative_weights,
+                                    refresh=refresh, refresh_every=self.refine)
+        self.encoder_, self.affinity_ = encoder, (dynamic.affinity if self.refine else affinity)
         return inputs
 
     def _embed(self, inputs) -> np.ndarray:

@@ -143,3 +143,10 @@ def test_cli_reduce_bad_input_writes_nothing(tmp_path):
                               str(tmp_path / "y.txt")])
     assert res.exit_code == 2 and "labels" in res.output
     assert not (tmp_path / "z.npy").exists()
+
+
+def test_refine_refreshes_p_from_the_layout(digits, layout):
+    X, y = digits
+    model = GenURL(task="dr", epochs=150, refine=50, random_state=0).fit(X)
+    assert model.affinity_.P.nnz > layout.affinity_.P.nnz  # latent neighbours joined the static P_X
+    assert dr_metrics(X, model.embeddings_, y, k=10)["knn_accuracy"] > 0.9

@@ -57,3 +57,24 @@ def test_structure_to_new_scales_links():
     aff = StructureAffinity(adj)
     new = aff.to_new(sp.csr_matrix(np.array([[2.0, 0, 4.0]]))).toarray()
     assert np.allclose(new, [[0.5, 0, 1.0]])
+
+
+def test_latent_knn_changes_p_only_where_neighbours_changed():
+    from genurl_graph.similarity import FeatureAffinity, LatentKNN
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5)).astype(np.float32)
+    dyn = LatentKNN(FeatureAffinity(X, k=5, metric="euclidean"), k=4)
+    Z = rng.normal(size=(120, 2)).astype(np.float32)
+    first = dyn.update(Z).P.copy()
+    assert len(dyn.changed) == 120
+    Z2 = Z.copy()
+    Z2[:3] += 50.0  # move three points far away: only their neighbourhoods (and their old neighbours') change
+    second = dyn.update(Z2).P
+    assert 0 < len(dyn.changed) < 40
+    diff = (second - first).tocoo()
+    touched = set(dyn.changed.tolist())
+    rows, cols = diff.row[diff.data != 0], diff.col[diff.data != 0]
+    assert len(rows) > 0
+    assert all(r in touched or c in touched for r, c in zip(rows, cols))
+    assert dyn.update(Z2) is not None and len(dyn.changed) == 0  # same embedding: nothing changes

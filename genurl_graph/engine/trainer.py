@@ -59,9 +59,12 @@ class Trainer:
         self.form = form
 
     def fit(self, encoder: torch.nn.Module, inputs, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
-            num_nodes: int, negative_weights: np.ndarray | None = None) -> TrainResult:
+            num_nodes: int, negative_weights: np.ndarray | None = None, refresh=None,
+            refresh_every: int = 0) -> TrainResult:
         """Train ``encoder(inputs)`` on P_X ``edges`` (src, dst, p); the push pool is drawn
-        uniformly, or in proportion to ``negative_weights`` (n,) when given."""
+        uniformly, or in proportion to ``negative_weights`` (n,) when given. A dynamic P_X:
+        every ``refresh_every`` epochs, ``refresh(Z)`` (Z the current embedding, numpy) returns
+        the new edges (e.g. :class:`~genurl_graph.similarity.LatentKNN`)."""
         device = torch.device(self.device)
         backend = resolve_backend(self.backend, device)
         gen = torch.Generator(device=device).manual_seed(self.seed)
@@ -80,6 +83,13 @@ class Trainer:
         start = time.perf_counter()
         encoder.train()
         for epoch in range(self.epochs):
+            if refresh is not None and refresh_every and epoch and epoch % refresh_every == 0:
+                with torch.no_grad():
+                    current = encoder(inputs).detach().cpu().numpy()
+                src, dst, p = (torch.as_tensor(a).to(device) for a in refresh(current))
+                n_edges = len(src)
+                batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
+                best, since_best = float("inf"), 0  # a new P_X: losses are not comparable
             nu = nu_schedule(self.nu, self.nu_end, epoch, self.epochs)
             order = torch.randperm(n_edges, generator=gen, device=device) if batch < n_edges else None
             total = 0.0

@@ -5,7 +5,8 @@ feature neighbourhoods (:class:`FeatureAffinity`), graph structure (:class:`Stru
 or both (:func:`combine`); see GENURL.md for the maths.
 """
 from .affinity import Affinity, FeatureAffinity, StructureAffinity, combine
+from .dynamic import LatentKNN
 from .normalize import fuzzy_union, smooth_knn, t_kernel
 
-__all__ = ["Affinity", "FeatureAffinity", "StructureAffinity", "combine", "fuzzy_union",
+__all__ = ["Affinity", "FeatureAffinity", "LatentKNN", "StructureAffinity", "combine", "fuzzy_union",
            "smooth_knn", "t_kernel"]

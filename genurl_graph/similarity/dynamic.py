@@ -1,0 +1,42 @@
+"""Dynamic similarity: P_X refreshed from the current embedding during training.
+
+:class:`LatentKNN` joins a static P_X (the data's, the graph's or the views') with the kNN graph
+of the embedding Z as it is now (binary, weight ``weight``), by weighted fuzzy union. Each
+:meth:`LatentKNN.update` recomputes Z's neighbours; only pairs that touch a point whose
+neighbour set changed can change in P_X. Used by SSL (latent neighbours of instances) and as
+``refine`` for DR.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graphs.knn import knn_graph
+from .affinity import Affinity, combine
+from .normalize import fuzzy_union, rows_to_csr
+
+
+class LatentKNN:
+    """P_X = static P_X (fuzzy union) ``weight`` x binary kNN graph of the current embedding."""
+
+    def __init__(self, static: Affinity, k: int = 10, weight: float = 0.5):
+        if not 0 < weight <= 1:
+            raise ValueError(f"weight must be in (0, 1], got {weight}")
+        self.static, self.k, self.weight = static, k, weight
+        self.neighbours: np.ndarray | None = None
+        self.changed: np.ndarray = np.arange(static.num_nodes)
+        self.affinity: Affinity = static
+
+    def update(self, Z) -> Affinity:
+        """Recompute the kNN of ``Z`` (n, d); returns the new P_X and records in ``changed``
+        the points whose neighbour sets differ from the last update (all, the first time)."""
+        Z = np.asarray(Z, dtype=np.float32)
+        idx, _ = knn_graph(Z, self.k, "euclidean")
+        idx = np.sort(idx, 1)
+        if self.neighbours is None:
+            self.changed = np.arange(len(Z))
+        else:
+            self.changed = np.flatnonzero((idx != self.neighbours).any(1))
+        self.neighbours = idx
+        latent = Affinity(fuzzy_union(rows_to_csr(idx, np.ones(idx.shape, np.float32), len(Z))))
+        self.affinity = combine((self.static, 1.0), (latent, self.weight))
+        return self.affinity
