@@ -119,10 +119,11 @@ class GenURL:
         return auto if value is None else value
 
     def _train(self, encoder: torch.nn.Module, inputs, affinity, num_nodes: int, auto,
-               negative_weights=None, callback=None):
-        """The one training loop: Adam on the GKL loss of ``encoder(inputs)`` against
-        ``affinity``'s P_X edges; ``auto`` holds the task's defaults (epochs, lr, nu, nu_end,
-        negatives, batch_size) for settings the user left at None."""
+               negative_weights=None):
+        """The one training loop: the GKL loss of ``encoder(inputs)`` against ``affinity``'s
+        P_X edges; ``auto`` holds the task's defaults (epochs, lr, nu, nu_end, negatives,
+        batch_size, and optionally pool, optimizer, lr_decay, form) for settings the user left
+        at None."""
         encoder.to(self.device)
         inputs = to_device(inputs, self.device)
         trainer = Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),
