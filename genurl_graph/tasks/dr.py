@@ -24,6 +24,7 @@ from ..encoders import spectral_layout
 from ..encoders.models import MLP, Table
 from ..errors import InputError
 from ..similarity import FeatureAffinity
+from ._data import as_matrix
 
 
 @dataclass
@@ -52,26 +53,12 @@ PCA_DIM = 64  # wide data are projected to this many columns before the approxim
 
 
 def check_data(X, k: int) -> np.ndarray | sp.csr_matrix:
-    """X as a finite 2-D float array with more than ``k`` rows, or an InputError that says why."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32)
-        data = X.data
-    else:
-        X = np.asarray(X)
-        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-            raise InputError(f"the data must be numeric, got dtype {X.dtype}")
-        if X.ndim != 2:
-            raise InputError(f"the data must be a 2-D array (points x features), got shape {X.shape}"
-                             + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else ""))
-        X = X.astype(np.float32, copy=False)
-        data = X
+    """X as a finite 2-D float32 matrix with more than ``k`` rows, or an InputError that says why."""
+    X = as_matrix(X, "the data")
     if X.shape[0] <= k:
         raise InputError(f"{X.shape[0]} points are too few for k={k} neighbours (need more than k)")
     if X.shape[1] < 1:
         raise InputError("the data have no columns")
-    if not np.isfinite(data).all():
-        rows = np.unique(np.argwhere(~np.isfinite(X.toarray() if sp.issparse(X) else X))[:, 0])
-        raise InputError(f"{len(rows)} rows hold NaN or inf (first: row {rows[0]}); drop or impute them")
     return X
 
 

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from ..errors import InputError
 from ..graphs import Graph, as_graph
 from ..similarity import FeatureAffinity
+from ._data import as_matrix
 
 STUDENTS = ("mlp", "gcn")
 
@@ -37,27 +38,6 @@ class KDDefaults:
 
 
 DEFAULTS = KDDefaults()
-
-
-def _as_matrix(X, what: str):
-    """A 2-D float32 matrix (CSR stays CSR); NaN/inf rows are named."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32)
-        data_ok = np.isfinite(X.data)
-        if not data_ok.all():
-            row = int(np.searchsorted(X.indptr, np.argmin(data_ok), "right") - 1)
-            raise InputError(f"{what} contains NaN or inf (first in row {row})")
-        return X
-    try:
-        X = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a numeric matrix") from None
-    if X.ndim != 2:
-        raise InputError(f"{what} must be 2-D (rows x columns), got shape {X.shape}")
-    bad = ~np.isfinite(X).all(1)
-    if bad.any():
-        raise InputError(f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
-    return X
 
 
 def _split_inputs(X, features, graph):
@@ -105,8 +85,8 @@ def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard
     if teacher is None:
         raise InputError("task 'kd' needs the teacher's embeddings: fit(X, teacher=T)")
     X, graph = _split_inputs(X, features, graph)
-    X = _as_matrix(X, "the student's inputs")
-    T = _as_matrix(teacher.toarray() if sp.issparse(teacher) else teacher, "the teacher")
+    X = as_matrix(X, "the student's inputs")
+    T = as_matrix(teacher.toarray() if sp.issparse(teacher) else teacher, "the teacher")
     if T.shape[0] != X.shape[0]:
         raise InputError(f"the teacher has {T.shape[0]} rows but the inputs have {X.shape[0]}: "
                          "one teacher row per input row, in the same order")
@@ -130,7 +110,7 @@ def transform(model, X, features=None, graph=None) -> np.ndarray:
     from ..model import to_device
 
     X, graph = _split_inputs(X, features, graph)
-    X = _as_matrix(X, "the inputs")
+    X = as_matrix(X, "the inputs")
     enc = model.encoder_
     in_dim = getattr(enc, "in_dim", None) or (enc.convs[0]._in_feats if hasattr(enc, "convs") else None)
     if in_dim is not None and X.shape[1] != in_dim:

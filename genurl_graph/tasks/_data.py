@@ -1,0 +1,29 @@
+"""Input checks shared by the tasks that take a data matrix (DR, KD)."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError
+
+
+def as_matrix(X, what: str):
+    """A 2-D float32 matrix (CSR stays CSR); NaN/inf rows are named."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        data_ok = np.isfinite(X.data)
+        if not data_ok.all():
+            row = int(np.searchsorted(X.indptr, np.argmin(data_ok), "right") - 1)
+            raise InputError(f"{what} contains NaN or inf (first in row {row})")
+        return X
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a numeric matrix") from None
+    if X.ndim != 2:
+        raise InputError(f"{what} must be 2-D (rows x columns), got shape {X.shape}"
+                         + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else ""))
+    bad = ~np.isfinite(X).all(1)
+    if bad.any():
+        raise InputError(f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
+    return X
