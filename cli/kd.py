@@ -119,9 +119,9 @@ def distill(
 @app.command()
 @_user_errors
 def apply(
-    model_file: Path = typer.Argument(..., help="A model saved by `genurl distill` (or GenURL.save)."),
+    model_file: Path = typer.Argument(..., help="A model saved by `genurl distill`, `genurl reduce --save`, `genurl ssl --save` (or GenURL.save)."),
     inputs: Path = typer.Argument(..., help="New rows: .npy/.npz (ids from .nodes.txt beside it, else "
-                                  "0..n-1) or .csv (row id first column)."),
+                                  "0..n-1) or .csv (row id first column); images (.npy/.npz) for an ssl model."),
     output: Path = typer.Option(..., "-o", "--output", help="Embeddings: .npy (+ .nodes.txt), .csv or .parquet."),
     graph: Optional[Path] = GRAPH,
     device: str = DEVICE,
@@ -133,9 +133,22 @@ def apply(
 
     check_output_path(output)
     model = GenURL.load(model_file, device=device)
+    start = time.perf_counter()
+    if model.task == "ssl":  # a CNN: an array of images in, representations out
+        from genurl_graph.io import read_images
+        from genurl_graph.tasks.ssl import as_images
+
+        try:
+            X = as_images(read_images(inputs))
+        except InputError as exc:
+            raise InputError(str(exc), inputs) from None
+        Z = model.transform(X)
+        written = write_embeddings(output, Z, np.arange(len(Z)))
+        err.print(f"{X.shape[0]} images -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "
+                  + ", ".join(map(str, written)), highlight=False)
+        return
     X, ids = _read_inputs(inputs, None)
     g = _read_edges(graph, ids)
-    start = time.perf_counter()
     if model.task == "kd":
         Z = model.transform(X, graph=g)
     elif model.task == "dr":  # a parametric DR model: data rows in, coordinates out

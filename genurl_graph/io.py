@@ -312,6 +312,31 @@ def read_matrix(path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
+def read_images(path) -> np.ndarray:
+    """An array of images for SSL: ``.npy`` or ``.npz`` (one array), any number of dimensions
+    (the task checks the shape: (n, H, W), (n, C, H, W), or flattened rows with a shape)."""
+    path = _existing_file(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz"):
+        raise InputError(f"images must be a .npy or .npz array, not {suffix or 'a file without a suffix'}", path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with loaded:
+                if len(loaded.files) != 1:
+                    raise InputError(f"a .npz of images must hold one array, found {len(loaded.files)}: "
+                                     f"{', '.join(loaded.files[:5])}", path)
+                loaded = loaded[loaded.files[0]]
+        images = np.asarray(loaded)
+    except InputError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read the array ({exc})", path) from None
+    if images.dtype.kind not in "biuf":
+        raise InputError(f"images must be numbers, found dtype {images.dtype}", path)
+    return images
+
+
 def _read_feature_table(path: Path):
     rows, values, width = [], [], None
     for number, fields in _data_lines(path):

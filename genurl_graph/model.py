@@ -30,7 +30,9 @@ class GenURL:
       that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
     - ``task="kd"``: teach a ``student`` encoder over inputs X the kNN graph of a ``teacher``
       embedding: ``fit(X, teacher=T)`` (:mod:`genurl_graph.tasks.kd`).
-    - ``task="ssl"``: self-supervised learning from augmentation views (not built yet).
+    - ``task="ssl"``: self-supervised learning of images: a CNN trained on the view graphs of
+      augmented images (+ latent neighbours with ``refine``): ``fit(images)``, ``transform``
+      (:mod:`genurl_graph.tasks.ssl`).
 
     ``refine=N`` (any task): every N epochs, P_X is rebuilt as the static P_X joined with the kNN
     graph of the current embedding (:class:`~genurl_graph.similarity.LatentKNN`).
@@ -126,15 +128,7 @@ class GenURL:
         at None."""
         encoder.to(self.device)
         inputs = to_device(inputs, self.device)
-        trainer = Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),
-                          nu=self._setting("nu", auto.nu),
-                          nu_end=self.nu_end if self.nu_end is not None else getattr(auto, "nu_end", None),
-                          negatives=self._setting("negatives", getattr(auto, "negatives", 5.0)),
-                          batch_size=self._setting("batch_size", auto.batch_size), pool=getattr(auto, "pool", 128),
-                          patience=self.patience, lr_decay=getattr(auto, "lr_decay", False),
-                          optimizer=getattr(auto, "optimizer", "adam"), form=getattr(auto, "form", "fuzzy"),
-                          seed=self.random_state, device=self.device, backend=self.backend,
-                          progress=self._progress())
+        trainer = self._trainer(auto)
         refresh = None
         if self.refine:  # dynamic P_X: the static one joined with the embedding's own kNN graph
             from .similarity import LatentKNN
@@ -145,6 +139,19 @@ class GenURL:
                                     refresh=refresh, refresh_every=self.refine)
         self.encoder_, self.affinity_ = encoder, (dynamic.affinity if self.refine else affinity)
         return inputs
+
+    def _trainer(self, auto) -> Trainer:
+        """The engine's trainer with the user's settings, the task's ``auto`` ones where left
+        at None."""
+        return Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),
+                       nu=self._setting("nu", auto.nu),
+                       nu_end=self.nu_end if self.nu_end is not None else getattr(auto, "nu_end", None),
+                       negatives=self._setting("negatives", getattr(auto, "negatives", 5.0)),
+                       batch_size=self._setting("batch_size", auto.batch_size), pool=getattr(auto, "pool", 128),
+                       patience=self.patience, lr_decay=getattr(auto, "lr_decay", False),
+                       optimizer=getattr(auto, "optimizer", "adam"), form=getattr(auto, "form", "fuzzy"),
+                       seed=self.random_state, device=self.device, backend=self.backend,
+                       progress=self._progress())
 
     def _embed(self, inputs) -> np.ndarray:
         self.encoder_.eval()

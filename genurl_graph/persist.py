@@ -31,8 +31,11 @@ def _dropout(net: nn.Sequential) -> float:
 
 def encoder_config(encoder: nn.Module) -> dict:
     """The constructor arguments that rebuild ``encoder`` (its weights come from the state_dict)."""
-    from .encoders import GCN, MLP, Propagated
+    from .encoders import CNN, GCN, MLP, Propagated
 
+    if isinstance(encoder, CNN):
+        return {"class": "cnn", "channels": encoder.channels, "dim": encoder.dim, "width": encoder.width,
+                "proj_hidden": encoder.proj_hidden}
     if isinstance(encoder, MLP):
         return {"class": "mlp", "in_dim": encoder.in_dim, "dim": encoder.dim, "hidden": encoder.hidden,
                 "layers": encoder.layers, "norm": encoder.norm, "dropout": _dropout(encoder.net)}
@@ -50,7 +53,7 @@ def encoder_config(encoder: nn.Module) -> dict:
 
 
 def build_from_config(config: dict) -> nn.Module:
-    from .encoders import GCN, MLP, Propagated
+    from .encoders import CNN, GCN, MLP, Propagated
 
     cfg = dict(config)
     kind = cfg.pop("class")
@@ -60,6 +63,8 @@ def build_from_config(config: dict) -> nn.Module:
         return Propagated(**cfg)
     if kind == "gcn":
         return GCN(**cfg)
+    if kind == "cnn":
+        return CNN(**cfg)
     raise InputError(f"unknown encoder class {kind!r} in the model file")
 
 

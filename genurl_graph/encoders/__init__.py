@@ -6,8 +6,9 @@ graph; the table is transductive.
 """
 from __future__ import annotations
 
+from .cnn import CNN
 from .models import (GCN, MLP, Propagated, Table, build_encoder, propagate, spectral_init,
                      spectral_layout)
 
-__all__ = ["GCN", "MLP", "Propagated", "Table", "build_encoder", "propagate", "spectral_init",
+__all__ = ["CNN", "GCN", "MLP", "Propagated", "Table", "build_encoder", "propagate", "spectral_init",
            "spectral_layout"]

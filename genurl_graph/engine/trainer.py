@@ -66,14 +66,39 @@ class Trainer:
         every ``refresh_every`` epochs, ``refresh(Z)`` (Z the current embedding, numpy) returns
         the new edges (e.g. :class:`~genurl_graph.similarity.LatentKNN`)."""
         device = torch.device(self.device)
-        backend = resolve_backend(self.backend, device)
         gen = torch.Generator(device=device).manual_seed(self.seed)
-        src, dst, p = (torch.as_tensor(a).to(device) for a in edges)
         neg_w = None if negative_weights is None else torch.as_tensor(negative_weights, dtype=torch.float32,
                                                                          device=device)
-        n_edges = len(src)
-        batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
-        params = list(encoder.parameters())
+        state = {"edges": tuple(torch.as_tensor(a).to(device) for a in edges)}
+
+        def batches(epoch):
+            if refresh is not None and refresh_every and epoch and epoch % refresh_every == 0:
+                with torch.no_grad():
+                    current = encoder(inputs).detach().cpu().numpy()
+                state["edges"] = tuple(torch.as_tensor(a).to(device) for a in refresh(current))
+                state["new_p"] = True  # a new P_X: losses are not comparable
+            src, dst, p = state["edges"]
+            n_edges = len(src)
+            batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
+            order = torch.randperm(n_edges, generator=gen, device=device) if batch < n_edges else None
+            for lo in range(0, n_edges, batch):
+                idx = order[lo:lo + batch] if order is not None else slice(None)
+                pool = (torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device) if neg_w is None
+                        else torch.multinomial(neg_w, self.pool, replacement=True, generator=gen))
+                yield inputs, src[idx], dst[idx], p[idx], pool
+
+        return self.fit_batches(encoder, batches, state)
+
+    def fit_batches(self, encoder: torch.nn.Module, batches, state: dict | None = None) -> TrainResult:
+        """The loop itself, over any stream of batches: ``batches(epoch)`` yields
+        ``(inputs, src, dst, p, pool)``, P_X edges among the rows of ``encoder(inputs)`` and the
+        rows each source is pushed from. :meth:`fit` streams a fixed P_X; SSL streams each
+        batch's view graph (:mod:`genurl_graph.tasks.ssl`). ``state["new_p"] = True`` set by the
+        stream restarts the plateau test."""
+        device = torch.device(self.device)
+        backend = resolve_backend(self.backend, device)
+        state = {} if state is None else state
+        params = [prm for prm in encoder.parameters() if prm.requires_grad]
         opt = (torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay) if self.optimizer == "adam"
                else torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay))
         sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / self.epochs, 0.0))
@@ -83,21 +108,9 @@ class Trainer:
         start = time.perf_counter()
         encoder.train()
         for epoch in range(self.epochs):
-            if refresh is not None and refresh_every and epoch and epoch % refresh_every == 0:
-                with torch.no_grad():
-                    current = encoder(inputs).detach().cpu().numpy()
-                src, dst, p = (torch.as_tensor(a).to(device) for a in refresh(current))
-                n_edges = len(src)
-                batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
-                best, since_best = float("inf"), 0  # a new P_X: losses are not comparable
             nu = nu_schedule(self.nu, self.nu_end, epoch, self.epochs)
-            order = torch.randperm(n_edges, generator=gen, device=device) if batch < n_edges else None
-            total = 0.0
-            for lo in range(0, n_edges, batch):
-                idx = order[lo:lo + batch] if order is not None else slice(None)
-                s, d, w = src[idx], dst[idx], p[idx]
-                pool = (torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device) if neg_w is None
-                        else torch.multinomial(neg_w, self.pool, replacement=True, generator=gen))
+            total, count = 0.0, 0
+            for inputs, s, d, w, pool in batches(epoch):
                 z = encoder(inputs)
                 loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend, self.form)
                 opt.zero_grad(set_to_none=True)
@@ -109,9 +122,12 @@ class Trainer:
                     loss.backward()
                 opt.step()
                 total += loss.item() * len(s)
+                count += len(s)
+            if state.pop("new_p", False):
+                best, since_best = float("inf"), 0
             if sched is not None:
                 sched.step()
-            epoch_loss = total / n_edges
+            epoch_loss = total / max(count, 1)
             if not np.isfinite(epoch_loss):
                 raise FloatingPointError(f"the loss became {epoch_loss} at epoch {epoch + 1}: lower lr")
             result.losses.append(epoch_loss)

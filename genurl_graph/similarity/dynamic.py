@@ -18,13 +18,17 @@ from .normalize import fuzzy_union, rows_to_csr
 class LatentKNN:
     """P_X = static P_X (fuzzy union) ``weight`` x binary kNN graph of the current embedding."""
 
-    def __init__(self, static: Affinity, k: int = 10, weight: float = 0.5):
+    def __init__(self, static: Affinity | None, k: int = 10, weight: float = 0.5, num_nodes: int | None = None):
+        """``static=None`` (with ``num_nodes``): the latent kNN graph alone, as SSL uses it (its
+        static P_X, the views, is drawn per batch)."""
         if not 0 < weight <= 1:
             raise ValueError(f"weight must be in (0, 1], got {weight}")
+        if static is None and num_nodes is None:
+            raise ValueError("give the static affinity or num_nodes")
         self.static, self.k, self.weight = static, k, weight
         self.neighbours: np.ndarray | None = None
-        self.changed: np.ndarray = np.arange(static.num_nodes)
-        self.affinity: Affinity = static
+        self.changed: np.ndarray = np.arange(static.num_nodes if static is not None else num_nodes)
+        self.affinity: Affinity | None = static
 
     def update(self, Z) -> Affinity:
         """Recompute the kNN of ``Z`` (n, d); returns the new P_X and records in ``changed``
@@ -38,5 +42,6 @@ class LatentKNN:
             self.changed = np.flatnonzero((idx != self.neighbours).any(1))
         self.neighbours = idx
         latent = Affinity(fuzzy_union(rows_to_csr(idx, np.ones(idx.shape, np.float32), len(Z))))
-        self.affinity = combine((self.static, 1.0), (latent, self.weight))
+        self.affinity = (combine((self.static, 1.0), (latent, self.weight)) if self.static is not None
+                         else combine((latent, self.weight)))
         return self.affinity

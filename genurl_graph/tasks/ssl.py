@@ -1,0 +1,170 @@
+"""Self-supervised learning of images: P_X from augmentation views (static) and latent
+neighbours (dynamic), on the one engine.
+
+Each step draws a batch of images and ``views`` random views of each
+(:class:`~genurl_graph.graphs.views.ImageViews`); the batch's view graph
+(:func:`~genurl_graph.graphs.views.view_graph`, a DGLGraph) links the views of one image with
+P = 1. With ``refine=N`` (the dynamic similarity) every N epochs the kNN graph of the current
+representations of all images (:class:`~genurl_graph.similarity.LatentKNN`) is recomputed and
+each batch also joins every image with its latent neighbours among the batch at P = ``weight``;
+half of each batch is then drawn as latent neighbours of the other half, so that such pairs
+occur. The encoder is a small CNN with a projector (:class:`~genurl_graph.encoders.CNN`); the
+GKL loss pulls each view towards its partners and pushes it from all views of the batch.
+``embeddings_`` and ``transform`` give the CNN's representation (before the projector).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+
+ENCODERS = ("cnn",)
+
+
+@dataclass
+class SSLDefaults:
+    """Settings left at None on :class:`GenURL` (chosen on MNIST-5k and COIL-20 training
+    images, benchmarks/ssl.py)."""
+
+    dim: int = 128            # projector output, what the loss sees
+    width: int = 16           # CNN channels of the first block; representation = 4 * width
+    epochs: int = 50
+    lr: float = 1e-3
+    nu: float = 1.0
+    batch_size: int = 256     # images per step; the view graph has views * batch nodes
+    negatives: float = 1.0    # push weight per edge, averaged over all views of the batch
+    views: int = 2
+    k: int = 5                # latent neighbours per image (refine)
+    weight: float = 0.5       # P of a latent-neighbour pair
+    form: str = "fuzzy"
+    sphere: float | None = None  # radius of the sphere the projections are put on; None: free
+    pool: int = 0             # unused: the push pool is the whole batch of views
+
+
+DEFAULTS = SSLDefaults()
+
+
+def as_images(data, image_shape=None) -> np.ndarray:
+    """(n, H, W) or (n, C, H, W) float32 images, checked; ``image_shape`` (H, W) or (C, H, W)
+    reshapes an (n, H*W) or (n, C*H*W) matrix of flattened images."""
+    try:
+        X = np.asarray(data, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError("images must be a numeric array") from None
+    if image_shape is not None:
+        shape = tuple(int(s) for s in image_shape)
+        if X.ndim < 2 or int(np.prod(X.shape[1:])) != int(np.prod(shape)):
+            raise InputError(f"cannot view {X.shape[1:]} values per image as {shape}")
+        X = X.reshape((X.shape[0],) + shape)
+    if X.ndim not in (3, 4):
+        hint = ""
+        if X.ndim == 2 and X.shape[1] and round(X.shape[1] ** 0.5) ** 2 == X.shape[1]:
+            side = round(X.shape[1] ** 0.5)
+            hint = (f"; these rows look like flattened {side}x{side} images: pass image_shape=({side}, {side}) "
+                    f"(CLI: --image-shape {side}x{side})")
+        raise InputError(f"images must be an (n, H, W) or (n, C, H, W) array, got shape {X.shape}{hint}")
+    if X.shape[0] < 2:
+        raise InputError(f"self-supervised learning needs at least 2 images, got {X.shape[0]}")
+    if min(X.shape[-2:]) < 4:
+        raise InputError(f"images must be at least 4 x 4 pixels, got {X.shape[-2]} x {X.shape[-1]}")
+    bad = ~np.isfinite(X.reshape(len(X), -1)).all(1)
+    if bad.any():
+        raise InputError(f"the images contain NaN or inf in {int(bad.sum())} images (first: image {int(np.argmax(bad))})")
+    return X
+
+
+def _features(encoder, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    encoder.eval()
+    with torch.no_grad():
+        out = torch.cat([encoder.features(x[lo:lo + chunk]) for lo in range(0, len(x), chunk)])
+    encoder.train()
+    return out
+
+
+class _PerView(torch.nn.Module):
+    """Encodes the ``views`` stacked views of a batch one view at a time (batch norm then sees
+    one view's statistics, as in SimCLR; on CPU two convolutions of B images are also faster
+    than one of 2B); ``sphere``: the embedding is scaled onto the sphere of that radius."""
+
+    def __init__(self, encoder, views: int, sphere: float | None):
+        super().__init__()
+        self.encoder, self.views, self.sphere = encoder, views, sphere
+
+    def forward(self, x):
+        z = torch.cat([self.encoder(part) for part in x.chunk(self.views)])
+        return z if not self.sphere else self.sphere * torch.nn.functional.normalize(z, dim=1)
+
+
+def fit(model, data, features=None, image_shape=None, width: int | None = None, views: int | None = None,
+        augment=None, sphere: float | None = -1) -> None:
+    """SSL for :class:`GenURL`: train a CNN on view graphs of ``data`` (images), embed them.
+
+    ``augment``: an :class:`~genurl_graph.graphs.views.ImageViews` (default: its defaults)."""
+    from ..encoders import CNN
+    from ..graphs.views import ImageViews, graph_edges, view_graph
+    from ..similarity import LatentKNN
+
+    if features is not None:
+        raise InputError("task 'ssl' takes only images")
+    if model.encoder not in ("auto",) + ENCODERS:
+        raise InputError(f"unknown ssl encoder {model.encoder!r}: choose from {', '.join(ENCODERS)}")
+    X = as_images(data, image_shape)
+    n = X.shape[0]
+    views = views or DEFAULTS.views
+    if views < 2:
+        raise InputError(f"views must be at least 2, got {views}")
+    batch = min(model._setting("batch_size", DEFAULTS.batch_size), n)
+    encoder = CNN(1 if X.ndim == 3 else X.shape[1], model.dim or DEFAULTS.dim, width or DEFAULTS.width)
+    encoder.fit_norm(X)
+    encoder.to(model.device)
+    images = encoder.prepare(X)
+    augment = augment or ImageViews()
+    device = torch.device(model.device)
+    gen = torch.Generator(device=device).manual_seed(model.random_state)
+    k = model._setting("k", DEFAULTS.k)
+    latent = None
+    if model.refine:
+        latent = LatentKNN(None, k=min(k, n - 1), weight=DEFAULTS.weight, num_nodes=n)
+    state: dict = {}
+
+    def batches(epoch):
+        if latent is not None and epoch and epoch % model.refine == 0:
+            latent.update(_features(encoder, images).cpu().numpy())
+            state["new_p"] = True
+        order = torch.randperm(n, generator=gen, device=device)
+        neighbours = None if latent is None or latent.neighbours is None else torch.as_tensor(latent.neighbours,
+                                                                                             device=device)
+        # drop a last batch too small for batch norm
+        for lo in range(0, max(n - batch, 0) + 1, batch):
+            idx = order[lo:lo + batch]
+            links = None
+            if neighbours is not None:  # half anchors, half a latent neighbour of each
+                half = len(idx) // 2
+                pick = torch.randint(0, neighbours.shape[1], (half,), generator=gen, device=device)
+                idx = torch.cat([idx[:half], neighbours[idx[:half], pick]])
+                pos = torch.arange(half, device=device)
+                links = (pos, pos + half, torch.full((half,), DEFAULTS.weight, device=device))
+            x = images[idx]
+            v = torch.cat([augment(x, gen) for _ in range(views)])
+            src, dst, p = graph_edges(view_graph(len(idx), views, links, device=device))
+            yield v, src, dst, p, torch.arange(len(v), device=device)
+
+    model.encoder_name_ = "cnn"
+    sphere = DEFAULTS.sphere if sphere == -1 else sphere
+    model.history_ = model._trainer(DEFAULTS).fit_batches(_PerView(encoder, views, sphere), batches, state)
+    model.encoder_, model.affinity_ = encoder, None
+    model.embeddings_ = _features(encoder, images).cpu().numpy().astype(np.float32)
+    encoder.eval()
+
+
+def transform(model, data, features=None, image_shape=None) -> np.ndarray:
+    """The fitted CNN's representations of new images (same size and channels)."""
+    X = as_images(data, image_shape)
+    enc = model.encoder_
+    x = enc.prepare(X)
+    out = _features(enc, x).cpu().numpy().astype(np.float32)
+    enc.eval()
+    return out
