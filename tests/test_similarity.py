@@ -78,3 +78,25 @@ def test_latent_knn_changes_p_only_where_neighbours_changed():
     assert len(rows) > 0
     assert all(r in touched or c in touched for r, c in zip(rows, cols))
     assert dyn.update(Z2) is not None and len(dyn.changed) == 0  # same embedding: nothing changes
+
+
+def test_walk_contexts_match_the_full_pmi_in_blocks(sbm):
+    """The blocked shifted PPMI equals the one from the full co-occurrence matrix (same walks),
+    whatever the block size; a context cap keeps each row's strongest entries, symmetrised."""
+    from genurl_graph.similarity.affinity import _top_k_rows, positive_pmi, random_walk_cooccurrence, walk_contexts
+
+    edges, _ = sbm
+    n = edges.max() + 1
+    adj = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    adj = (adj + adj.T).tocsr()
+    C = random_walk_cooccurrence(adj, 4, 12, 3, np.random.default_rng(1))
+    M = positive_pmi(C)
+    M.data = np.maximum(M.data - np.log(5.0), 0)
+    M.eliminate_zeros()
+    for block in (50, 1 << 26):
+        P, ctx = walk_contexts(adj, 4, 12, 3, np.random.default_rng(1), k=10, block_pairs=block)
+        assert ctx.nnz == M.nnz and abs(ctx - M).max() < 1e-5
+        assert P.nnz == _top_k_rows(M, 10).nnz and np.all(P.getnnz(1) <= 10)
+    _, capped = walk_contexts(adj, 4, 12, 3, np.random.default_rng(1), k=3, context_k=4)
+    assert abs(capped - capped.T).max() == 0 and capped.nnz < M.nnz
+    assert abs(capped - M.multiply(capped > 0)).max() < 1e-5  # the kept entries are exact

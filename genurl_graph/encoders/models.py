@@ -53,14 +53,19 @@ def _mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
 
 def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) -> np.ndarray:
     """A start for a free table from a similarity matrix: U sqrt(S) of its rank-``dim``
-    randomized SVD, rows scaled to norm ``radius`` (as UMAP starts from a spectral layout)."""
+    randomized SVD, rows scaled to norm ``radius`` (as UMAP starts from a spectral layout).
+    Computed in float32 (the SVD keeps ``M``'s dtype): half the memory of a float64 copy of M
+    and of the (n x (dim + 10)) range sketches, which is what bounds it on large graphs."""
     from sklearn.utils.extmath import randomized_svd
 
     dim_svd = min(dim, min(M.shape) - 1)
-    U, S, _ = randomized_svd(sp.csr_matrix(M, dtype=np.float64), dim_svd, n_iter=5, random_state=seed)
+    M = M if sp.isspmatrix_csr(M) and M.dtype == np.float32 else sp.csr_matrix(M, dtype=np.float32)
+    U, S, _ = randomized_svd(M, dim_svd, n_iter=5, random_state=seed)
+    del _
     Z = U * np.sqrt(S)
+    del U
     if dim_svd < dim:
-        Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd))])
+        Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd), dtype=Z.dtype)])
     return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
