@@ -8,11 +8,19 @@ edges, a fraction ``--mixing`` leaves its community), built as a DGLGraph (a sci
 where DGL cannot import). Each size runs ``GenURL(task="ge")`` in a fresh subprocess and reports
 wall time (graph -> embedding), peak RSS of that process (and peak CUDA memory on a GPU), and
 the linear-probe accuracy on the planted labels (random 50/10/40 splits over at most
-``--probe-nodes`` sampled nodes, so the probe's cost does not grow with n). The slope of
+``--probe-nodes`` sampled nodes, so the probe's cost does not grow with n). Epochs are GenURL's
+(fewer on large structure-only graphs, see tasks/ge.defaults) unless ``--epochs`` is given; the
+table shows how many ran, and ``--epochs N`` gives the same work per edge at every size. The slope of
 log(time) against log(edges) says how close to linear the pipeline scales. Prints a table and
 writes benchmarks/results/scale.json.
 """
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
@@ -131,7 +139,7 @@ def main():
         return
     passthrough = [a for a in sys.argv[1:]]
     rows = []
-    print(f"{'nodes':>9} {'edges':>10} {'P_X edges':>10} {'d':>3} {'wall s':>8} {'train s':>8} "
+    print(f"{'nodes':>9} {'edges':>10} {'P_X edges':>10} {'d':>3} {'epochs':>6} {'wall s':>8} {'train s':>8} "
           f"{'peak RSS MB':>11} {'probe acc %':>12}", flush=True)
     for n in map(int, args.sizes.split(",")):
         proc = subprocess.run([sys.executable, __file__, *passthrough, "--one", str(n)], capture_output=True, text=True)
@@ -143,7 +151,7 @@ def main():
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         row["peak_rss_bytes_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         rows.append(row)
-        print(f"{n:>9} {row['edges']:>10} {row['pxedges']:>10} {row['dim']:>3} {row['seconds']:>8.1f} "
+        print(f"{n:>9} {row['edges']:>10} {row['pxedges']:>10} {row['dim']:>3} {row['epochs_run']:>6} {row['seconds']:>8.1f} "
               f"{row['train_seconds']:>8.1f} {row['peak_rss_bytes'] / 2**20:>11.0f} "
               f"{100 * row['probe_accuracy']:>8.2f} ± {100 * row['probe_std']:.2f}", flush=True)
     ok = [r for r in rows if "error" not in r]

@@ -70,3 +70,16 @@ def test_same_random_state_same_embedding(sbm):
     assert np.array_equal(runs[0], runs[1])
     other = GenURL(epochs=5, k=3, random_state=8).fit_transform(edges, features=X)
     assert not np.array_equal(runs[0], other)
+
+
+def test_large_structure_only_graphs_train_fewer_epochs_in_larger_batches():
+    from genurl_graph.tasks import ge
+
+    def ring(n):
+        src = np.arange(n)
+        return as_graph(np.stack([src, (src + 1) % n], 1))
+
+    small, large = ge.defaults(ring(1000)), ge.defaults(ring(10 * ge.LARGE))
+    assert small == ge.STRUCTURE_ONLY
+    assert large.batch_size == 2 * 10 * ge.LARGE and 2 <= large.epochs < small.epochs
+    assert ge.defaults(ring(100 * ge.LARGE)).epochs == 2

@@ -18,7 +18,8 @@ class Affinity:
 
     def __init__(self, P: sp.spmatrix):
         P = sp.csr_matrix(P, dtype=np.float32)
-        P.setdiag(0)
+        if P.diagonal().any():  # setdiag on a large CSR without a diagonal would copy it to insert zeros
+            P.setdiag(0)
         P.eliminate_zeros()
         if P.nnz == 0:
             raise InputError("the input similarity has no edges")
@@ -282,9 +283,10 @@ class StructureAffinity(Affinity):
                                             shift=shift, k=k, context_k=context_k)
             P.data[:] = 1.0
             P = P.maximum((adj > 0).astype(np.float32))
+            P = P.maximum(P.T).tocsr()  # the fuzzy union of a 0/1 matrix, without its three temporaries
         else:
-            P = _top_k_rows(adj, adj.shape[0])
-        super().__init__(fuzzy_union(P))
+            P = fuzzy_union(_top_k_rows(adj, adj.shape[0]))
+        super().__init__(P)
 
     def to_new(self, links: sp.spmatrix) -> sp.csr_matrix:
         """p_{j|new} for new nodes from their links to fitted nodes ((m x n) weights): each
