@@ -83,3 +83,23 @@ def test_fused_sampled_loss_matches_autograd():
         tol = 1e-5 if dtype == torch.float32 else 1e-10
         torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
         torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+
+
+def test_normalized_form_is_kl_of_row_normalised_q():
+    """form="normalized": sum_i mass_i * KL(P_i/mass_i || Q_i) + const, Q_i normalised over the pool without i."""
+    import torch
+
+    from genurl_graph.engine.loss import gkl_loss, log_q
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    src, dst = torch.tensor([0, 0, 1, 3]), torch.tensor([1, 2, 0, 4])
+    p = torch.tensor([1.0, 0.5, 1.0, 0.25], dtype=torch.float64)
+    pool = torch.arange(6)
+    got = gkl_loss(z, src, dst, p, pool, 2.0, 1.0, "torch", "normalized")
+    want = 0.0
+    for s, d, w in zip(src.tolist(), dst.tolist(), p.tolist()):
+        others = [k for k in range(6) if k != s]
+        lq = log_q(((z[s] - z[others]) ** 2).sum(1), 2.0)
+        want += -w * (log_q(((z[s] - z[d]) ** 2).sum(), 2.0) - torch.logsumexp(lq, 0))
+    assert torch.allclose(got, want / 4)

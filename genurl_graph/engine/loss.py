@@ -12,7 +12,9 @@ M pool size) instead of O(N^2 d).
 ``form="sampled"`` is the form UMAP's sampler optimises in expectation: the pull keeps only
 P_ij log Q_ij, and each source is pushed in proportion to its summed P (its edges' weights)
 rather than to its number of edges. It keeps local neighbourhoods better in 2-D layouts (DR);
-``"fuzzy"`` is the full cross-entropy above.
+``"fuzzy"`` is the full cross-entropy above. ``form="normalized"`` normalises Q over each
+source's pool (KL(P_i || Q_i), as t-SNE and InfoNCE do): the form SSL uses, where the pool is
+the whole batch of views.
 """
 from __future__ import annotations
 
@@ -41,8 +43,10 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     """Mean fuzzy cross-entropy per P_X edge: pull over (src, dst, p); push of each edge's
     source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge (per unit
     of P with ``form="sampled"``)."""
-    if form not in ("fuzzy", "sampled"):
-        raise ValueError(f"unknown loss form {form!r}: fuzzy or sampled")
+    if form not in FORMS:
+        raise ValueError(f"unknown loss form {form!r}: {', '.join(FORMS)}")
+    if form == "normalized":
+        return _normalized(z, src, dst, p, pool, nu, negatives, backend)
     if form == "sampled" and z.shape[1] <= FUSED_MAX_DIM:
         return _SampledLoss.apply(z, src, dst, p, pool, float(nu), float(negatives))
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
@@ -54,6 +58,24 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
         counts = (torch.bincount(src, weights=p, minlength=z.shape[0]) if form == "sampled" else counts)[sources]
         push_rows = -log_one_minus(log_q(block_sqdist(z[sources], z[pool]), nu)).mean(1)
         loss = loss + negatives * (counts.to(push_rows.dtype) * push_rows).sum()
+    return loss / max(len(src), 1)
+
+
+FORMS = ("fuzzy", "sampled", "normalized")
+
+
+def _normalized(z, src, dst, p, pool, nu, negatives, backend):
+    """KL(P_i || Q_i) per source with Q_i = q_i. / sum_{k in pool, k != i} q_ik (t-SNE's and
+    InfoNCE's normalised form; the constant entropy of P is left out): the pull -p log q, and
+    each source's P mass times the log of its summed kernel over the pool."""
+    lq = log_q(edge_sqdist(z, src, dst, backend), nu)
+    loss = -(p * lq).sum()
+    if negatives > 0 and len(pool):
+        mass = torch.bincount(src, weights=p.to(z.dtype), minlength=z.shape[0])
+        sources = mass.nonzero().squeeze(1)
+        logits = log_q(block_sqdist(z[sources], z[pool]), nu)
+        logits = logits.masked_fill(sources[:, None] == pool[None, :], float("-inf"))
+        loss = loss + negatives * (mass[sources] * torch.logsumexp(logits, 1)).sum()
     return loss / max(len(src), 1)
 
 
