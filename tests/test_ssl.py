@@ -141,3 +141,27 @@ def test_cli_ssl_errors_write_nothing(tmp_path):
     res = runner.invoke(app, ["ssl", str(tmp_path / "flat.npy"), "-o", str(tmp_path / "f.npy"), "-q",
                               "--image-shape", "12x12", "--epochs", "1", "--batch-size", "4"])
     assert res.exit_code == 0, res.output
+
+
+def test_graph_views_and_view_edges():
+    from conftest import planted_edges
+
+    from genurl_graph.graphs import as_graph
+    from genurl_graph.graphs.views import graph_views, with_view_edges
+    from genurl_graph.similarity import StructureAffinity
+
+    edges, y = planted_edges()
+    X = np.eye(3)[y].astype(np.float32) + 0.1
+    g = as_graph(edges, X)
+    v1, v2 = graph_views(g, 2, drop_edge=0.5, mask_feature=0.5, seed=0)
+    assert v1.num_nodes == g.num_nodes and 0 < v1.adj.nnz < g.symmetric().nnz
+    assert (v1.adj != v1.adj.T).nnz == 0  # edges dropped in pairs
+    assert v1.features.shape == X.shape and (v1.features == 0).all(0).sum() >= 1
+    aff = with_view_edges(StructureAffinity(g.symmetric()), g.num_nodes, 2)
+    n = g.num_nodes
+    assert aff.num_nodes == 3 * n
+    assert aff.P[5, 5 + n] == 1 and aff.P[5 + 2 * n, 5] == 1 and aff.P[5 + n, 5 + 2 * n] == 0
+    model = GenURL(epochs=3, random_state=0).fit(edges, features=X, views=1)
+    assert model.embeddings_.shape[0] == n and np.isfinite(model.embeddings_).all()
+    with pytest.raises(InputError, match="inductive encoder"):
+        GenURL(encoder="table", epochs=1).fit(edges, features=X, views=1)

@@ -114,3 +114,45 @@ def graph_edges(g) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return g
     src, dst = g.edges()
     return src, dst, g.edata["p"]
+
+
+def graph_views(graph, views: int, drop_edge: float = 0.2, mask_feature: float = 0.3, seed: int = 0) -> list:
+    """``views`` corrupted copies of a :class:`~genurl_graph.graphs.Graph`, as GRACE draws them:
+    each undirected edge dropped with probability ``drop_edge`` and each feature column zeroed
+    with probability ``mask_feature`` (one mask per view)."""
+    import scipy.sparse as sp
+
+    from .graph import Graph
+
+    rng = np.random.default_rng(seed)
+    upper = sp.triu(graph.symmetric(), k=1).tocoo()
+    out = []
+    for _ in range(views):
+        keep = rng.random(upper.nnz) >= drop_edge
+        half = sp.coo_matrix((upper.data[keep], (upper.row[keep], upper.col[keep])), shape=upper.shape)
+        adj = (half + half.T).tocsr()
+        feats = graph.features
+        if feats is not None and mask_feature > 0:
+            cols = (rng.random(feats.shape[1]) >= mask_feature).astype(np.float32)
+            feats = (feats.multiply(cols[None, :]).tocsr() if sp.issparse(feats)
+                     else np.asarray(feats) * cols[None, :])
+        out.append(Graph(adj, graph.ids, feats, False, graph.source))
+    return out
+
+
+def with_view_edges(affinity, num_nodes: int, views: int, weight: float = 1.0):
+    """P_X over the ``(views + 1) * num_nodes`` node copies: ``affinity`` on the originals
+    (rows ``0..n-1``) joined with edges of P = ``weight`` between each node and its copy in
+    every view (rows ``v * n + i``)."""
+    import scipy.sparse as sp
+
+    from ..similarity import Affinity
+
+    n, total = num_nodes, (views + 1) * num_nodes
+    P = affinity.P.tocoo()
+    i = np.arange(n)
+    rows = [P.row, *(np.concatenate([i, i + v * n]) for v in range(1, views + 1))]
+    cols = [P.col, *(np.concatenate([i + v * n, i]) for v in range(1, views + 1))]
+    vals = [P.data, *(np.full(2 * n, weight, np.float32) for _ in range(views))]
+    return Affinity(sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                  shape=(total, total)))

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
 from ..encoders import build_encoder, spectral_init
 from ..encoders.models import propagate
+from ..errors import InputError
 from ..graphs import Graph, as_graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 
@@ -105,16 +107,32 @@ def wire(graph: Graph, encoder: str, dim: int | None, k: int, hops: int, alpha: 
     return name, enc, inputs, affinity, neg_w
 
 
-def fit(model, graph, features=None) -> None:
-    """GE for :class:`GenURL`: wire P_X and the encoder for ``graph``, train, embed."""
+def fit(model, graph, features=None, views: int = 0, drop_edge: float = 0.2, mask_feature: float = 0.3) -> None:
+    """GE for :class:`GenURL`: wire P_X and the encoder for ``graph``, train, embed.
+
+    ``views=V`` (graph SSL on the same engine): V GRACE-style views of the graph (edges dropped
+    with probability ``drop_edge``, feature columns masked with ``mask_feature``) become node
+    copies, each linked to its original with P = 1 (:func:`~genurl_graph.graphs.views.with_view_edges`);
+    the encoder embeds all copies, the originals' rows are the embedding. Off by default: on
+    Cora and CiteSeer it did not raise the probe accuracy (README, "Graph views")."""
+    from ..graphs.views import graph_views, with_view_edges
+
     graph = as_graph(graph, features)
     k = model._setting("k", WITH_FEATURES.k)
     model.encoder_name_, encoder, inputs, affinity, neg_w = wire(
         graph, model.encoder, model.dim, k, model.hops, model.alpha, model._setting("hidden", 512), model.walks_per_node,
         model.walk_length, model.window, model.random_state)
-    inputs = model._train(encoder, inputs, affinity, graph.num_nodes, defaults(graph, model.encoder_name_), neg_w)
+    n = graph.num_nodes
+    if views:
+        if not getattr(encoder, "inductive", False) or not isinstance(inputs, torch.Tensor):
+            raise InputError(f"graph views need an inductive encoder over node features (ppr, sgc, mlp), "
+                             f"not {model.encoder_name_!r}")
+        copies = graph_views(graph, views, drop_edge, mask_feature, model.random_state)
+        inputs = torch.cat([inputs] + [encoder.prepare(v) for v in copies])
+        affinity = with_view_edges(affinity, n, views)
+    inputs = model._train(encoder, inputs, affinity, (views + 1) * n, defaults(graph, model.encoder_name_), neg_w)
     model.graph_ = graph
-    model.embeddings_ = model._embed(inputs)
+    model.embeddings_ = model._embed(inputs)[:n]
 
 
 def transform(model, graph, features=None) -> np.ndarray:
