@@ -123,7 +123,7 @@ def _walk_degrees(path: np.ndarray, window: int, n: int, chunk: int = 1 << 22) -
 
 def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, window: int, rng: np.random.Generator,
                   shift: float = 5.0, k: int = 50, context_k: int | None = None,
-                  block_pairs: int = 1 << 26) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+                  block_pairs: int = 1 << 25) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Shifted positive PMI of random-walk co-occurrence without the full count matrix.
 
     Equals ``max(positive_pmi(C) - log(shift), 0)`` of :func:`random_walk_cooccurrence`'s C,
@@ -183,8 +183,10 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
         del first
         counts = np.diff(np.append(starts, m))
         keys = keys[starts]
-        rows, cols = keys // n + a, keys % n
-        del keys, starts
+        del starts
+        rows = (keys // n + a).astype(np.int32 if n < 2**31 else np.int64)
+        cols = (keys % n).astype(rows.dtype)
+        del keys
         # as positive_pmi: C_ij * total / (C_i C_j), log, clipped at 0, then shifted
         pmi = counts.astype(np.float64) * total
         del counts
@@ -192,11 +194,10 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
         pmi /= R[cols]
         np.log(pmi, out=pmi)
         keep = pmi > 0
-        val = np.maximum(pmi[keep] - log_shift, 0)
-        rows, cols = rows[keep], cols[keep]
+        pmi -= log_shift
+        keep &= pmi > 0  # (as positive_pmi, then the shift: both clip at 0 and drop the zeros)
+        val, rows, cols = pmi[keep], rows[keep], cols[keep]
         del pmi, keep
-        keep = val > 0
-        val, rows, cols = val[keep], rows[keep], cols[keep]
         # each row's strongest first, ties in column order (as _top_k_rows): one stable sort of
         # row * span - value (rows are already ascending; values differing by less than about
         # 1e-9 count as ties), 7x faster than a lexsort of the two keys

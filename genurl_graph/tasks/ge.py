@@ -33,6 +33,7 @@ class GEDefaults:
     negative_power: float | None  # pool drawn by degree^power; None: uniform
     negatives: float = 5.0
     k: int = 5
+    pool: int = 128  # nodes each batch's sources are pushed from
 
 
 WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, epochs=50, lr=5e-3, nu=1.0, batch_size=None, negative_power=None)
@@ -52,13 +53,15 @@ def defaults(graph: Graph, encoder: str | None = None) -> GEDefaults:
     instead of thousands of table-sized steps); and the spectral start already separates the
     communities (linear probe 98.7 % on the 10^5-node SBM of benchmarks/scale.py, 98.7 % after 2
     epochs), so epochs fall as 10 * LARGE / n, to at least 2 (as UMAP and the DR task train large
-    data for fewer epochs)."""
+    data for fewer epochs). The push pool shrinks to 2^22 / n (at least 32, as DR's): a batch's
+    push is a (sources x pool) block, ~3 GB of autograd temporaries at n = 10^6 with 128."""
     if graph.features is None:
         n = graph.num_nodes
         if n <= LARGE:
             return STRUCTURE_ONLY
         return replace(STRUCTURE_ONLY, batch_size=max(STRUCTURE_ONLY.batch_size, 2 * n),
-                       epochs=max(2, round(STRUCTURE_ONLY.epochs * LARGE / n)))
+                       epochs=max(2, round(STRUCTURE_ONLY.epochs * LARGE / n)),
+                       pool=int(np.clip(2**22 // n, 32, STRUCTURE_ONLY.pool)))
     if encoder == "table":
         return replace(WITH_FEATURES, encoder="table", lr=0.05)
     return WITH_FEATURES
