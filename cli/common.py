@@ -56,12 +56,24 @@ def _progress_bar(label: str, quiet: bool):
         yield update
 
 
-def _check_sizes(dim, epochs) -> None:
-    """Refuse bad --dim/--epochs before any file is read."""
+def _check_sizes(dim, epochs, refine: int = 0) -> None:
+    """Refuse bad --dim/--epochs/--refine before any file is read."""
     if dim is not None and dim < 1:
         raise InputError(f"--dim must be at least 1, got {dim}")
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {epochs}")
+    if refine < 0:
+        raise InputError(f"--refine must be >= 0, got {refine}")
+
+
+def _check_outputs(output, plot=None, save=None, json_out=None) -> None:
+    """Refuse output paths of the wrong kind (or in missing folders) before any work."""
+    from genurl_graph import io as gio
+
+    gio.check_output_path(output)
+    for path, kinds in ((plot, (".png",)), (save, (".pt",)), (json_out, (".json",))):
+        if path is not None:
+            gio.check_output_path(path, kinds)
 
 
 def _model(dim, epochs, seed, device, encoder, progress):

@@ -8,7 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import DEVICE, JSON, QUIET, SEED, _check_sizes, _progress_bar, _user_errors, _write_json, app, err, out
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _user_errors,
+                     _write_json, app, err, out)
 
 
 @app.command()
@@ -39,20 +40,12 @@ def reduce(
     from genurl_graph import io as gio
     from genurl_graph.errors import InputError
 
-    gio.check_output_path(output)
-    if plot is not None:
-        gio.check_output_path(plot, (".png",))
-    if json_out is not None:
-        gio.check_output_path(json_out, (".json",))
-    if save is not None:
-        if not parametric:
-            raise InputError("--save needs --parametric: a free layout cannot embed new points")
-        gio.check_output_path(save, (".pt",))
+    if save is not None and not parametric:
+        raise InputError("--save needs --parametric: a free layout cannot embed new points")
+    _check_outputs(output, plot, save, json_out)
     if metric not in ("auto", "euclidean", "cosine"):
         raise InputError(f"--metric must be auto, euclidean or cosine, got {metric!r}")
-    _check_sizes(dim, epochs)
-    if refine < 0:
-        raise InputError(f"--refine must be >= 0, got {refine}")
+    _check_sizes(dim, epochs, refine)
     start = time.perf_counter()
     X = gio.read_matrix(data)
     y = None

@@ -8,7 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import DEVICE, JSON, QUIET, SEED, _check_sizes, _progress_bar, _user_errors, _write_json, app, err, out
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _user_errors,
+                     _write_json, app, err, out)
 
 
 def _image_shape(text: Optional[str]):
@@ -52,16 +53,10 @@ def ssl(
     from genurl_graph import io as gio
     from genurl_graph.errors import InputError
 
-    gio.check_output_path(output)
-    if save is not None:
-        gio.check_output_path(save, (".pt",))
-    if json_out is not None:
-        gio.check_output_path(json_out, (".json",))
-    _check_sizes(dim, epochs)
+    _check_outputs(output, save=save, json_out=json_out)
+    _check_sizes(dim, epochs, refine)
     if batch_size is not None and batch_size < 2:
         raise InputError(f"--batch-size must be at least 2, got {batch_size}")
-    if refine < 0:
-        raise InputError(f"--refine must be >= 0, got {refine}")
     shape = _image_shape(image_shape)
     start = time.perf_counter()
     X = gio.read_images(images)
