@@ -165,3 +165,12 @@ def test_cli_bad_input_leaves_no_files(tmp_path, digits):
     res = run("apply", tmp_path / "foreign.pt", tmp_path / "X.npy", "-o", tmp_path / "o.npy")
     assert res.exit_code == 2 and "not a genurl-graph model file" in res.output
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_teacher_graph_weights_binary_or_smooth(digits):
+    X, T, _ = digits
+    smooth = small(epochs=1).fit(X[:60], teacher=T[:60])
+    binary = small(epochs=1).fit(X[:60], teacher=T[:60], weights="binary")
+    assert np.allclose(binary.affinity_.P.data, 1.0)
+    assert smooth.affinity_.P.data.min() < 1.0
+    assert sum(isinstance(m, torch.nn.Linear) for m in smooth.encoder_.net) == 3  # default: 3 layers

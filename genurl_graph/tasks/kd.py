@@ -23,8 +23,11 @@ STUDENTS = ("mlp", "gcn")
 
 @dataclass
 class KDDefaults:
-    """Settings of the student when left at None on :class:`GenURL`, chosen on Cora's validation
-    nodes with a GE teacher: input dropout 0.5 also lets the student embed unseen nodes."""
+    """Settings of the student when left at None on :class:`GenURL`, chosen on Cora with a GE
+    teacher (seed 0, probe C chosen on the validation nodes): input dropout 0.5 also lets the
+    student embed unseen nodes; 3 layers (two hidden of 512) lift the student 2.3 points over 2
+    layers (the no-teacher MLP gains 1.2 from them); teacher k 10/30/50, euclidean, binary weights, nu 0.5/2,
+    10 negatives, dim 256, hidden 1024, lr 1e-3, 100 or 300 epochs, 4 layers: no better."""
 
     dim: int = 128
     epochs: int = 150
@@ -34,7 +37,8 @@ class KDDefaults:
     negatives: float = 5.0
     k: int = 15
     dropout: float = 0.5
-    layers: int = 2
+    layers: int = 3
+    weights: str = "smooth"
 
 
 DEFAULTS = KDDefaults()
@@ -71,7 +75,7 @@ def _student(model, X, graph, dim: int, norm: str, dropout: float, layers: int):
 
 
 def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard", dropout: float | None = None,
-        layers: int | None = None, metric: str | None = None) -> None:
+        layers: int | None = None, metric: str | None = None, weights: str | None = None) -> None:
     """KD for :class:`GenURL`: P_X from the teacher's kNN graph, train the student on X, embed.
 
     ``X`` (n, f) array or sparse matrix (or a graph with node features); ``teacher`` (n, d)
@@ -96,7 +100,7 @@ def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard
     k = min(model._setting("k", DEFAULTS.k), T.shape[0] - 1)
     if k < 1:
         raise InputError(f"k must be at least 1 for distillation, got {k}")
-    affinity = FeatureAffinity(T, k=k, metric=metric)
+    affinity = FeatureAffinity(T, k=k, metric=metric, weights=weights or DEFAULTS.weights)
     dim = model.dim or DEFAULTS.dim
     encoder, inputs = _student(model, X, graph, dim, norm, DEFAULTS.dropout if dropout is None else dropout,
                                layers or DEFAULTS.layers)
