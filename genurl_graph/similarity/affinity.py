@@ -138,7 +138,10 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
     R = _walk_degrees(path, window, n)
     total = R.sum()
     flat = path.ravel()
-    occ = np.bincount(flat, minlength=n).astype(np.int64) * 2 * min(window, L - 1)
+    occ = np.zeros(n, dtype=np.int64)  # one step at a time: bincount copies int32 input to int64
+    for step in path:
+        occ += np.bincount(step, minlength=n)
+    occ *= 2 * min(window, L - 1)
     bounds, a, cum = [0], 0, np.cumsum(occ)
     while a < n:  # blocks of consecutive rows, each about block_pairs pairs (at least one row)
         b = int(np.searchsorted(cum, (cum[a - 1] if a else 0) + block_pairs, side="right"))
