@@ -66,6 +66,18 @@ def _check_sizes(dim, epochs, refine: int = 0) -> None:
         raise InputError(f"--refine must be >= 0, got {refine}")
 
 
+def _row_labels(labels, n: int, what: str = "rows"):
+    """One class label for each of ``n`` rows from a --labels file, or None without one."""
+    if labels is None:
+        return None
+    from genurl_graph import io as gio
+
+    lab = gio.read_labels(labels, None, n)
+    if lab.multilabel or len(lab.rows) != n:
+        raise InputError(f"--labels needs one label for each of the {n} {what}", labels)
+    return lab.classes[lab.y]
+
+
 def _check_outputs(output, plot=None, save=None, json_out=None) -> None:
     """Refuse output paths of the wrong kind (or in missing folders) before any work."""
     from genurl_graph import io as gio

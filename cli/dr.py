@@ -8,8 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _user_errors,
-                     _write_json, app, err, out)
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _row_labels,
+                     _user_errors, _write_json, app, err, out)
 
 
 @app.command()
@@ -48,12 +48,7 @@ def reduce(
     _check_sizes(dim, epochs, refine)
     start = time.perf_counter()
     X = gio.read_matrix(data)
-    y = None
-    if labels is not None:
-        lab = gio.read_labels(labels, None, X.shape[0])
-        if lab.multilabel or len(lab.rows) != X.shape[0]:
-            raise InputError(f"--labels needs one label for each of the {X.shape[0]} rows", labels)
-        y = lab.classes[lab.y]
+    y = _row_labels(labels, X.shape[0], "rows")
     with _progress_bar("reducing", quiet) as bar:
         model = GenURL(task="dr", dim=dim, parametric=parametric, metric=metric, k=k, epochs=epochs,
                        refine=refine, random_state=seed, device=device, progress=bar).fit(X)

@@ -8,8 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _user_errors,
-                     _write_json, app, err, out)
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _row_labels,
+                     _user_errors, _write_json, app, err, out)
 
 
 def _image_shape(text: Optional[str]):
@@ -66,12 +66,7 @@ def ssl(
         X = as_images(X, shape)
     except InputError as exc:
         raise InputError(str(exc), images) from None
-    y = None
-    if labels is not None:
-        lab = gio.read_labels(labels, None, X.shape[0])
-        if lab.multilabel or len(lab.rows) != X.shape[0]:
-            raise InputError(f"--labels needs one label for each of the {X.shape[0]} images", labels)
-        y = lab.classes[lab.y]
+    y = _row_labels(labels, X.shape[0], "images")
     with _progress_bar("self-supervised training", quiet) as bar:
         model = GenURL(task="ssl", dim=dim, epochs=epochs, batch_size=batch_size, refine=refine,
                        random_state=seed, device=device, progress=bar).fit(X)
