@@ -2,6 +2,7 @@
 
     python benchmarks/ssl.py                                  # MNIST-5k and COIL-20
     python benchmarks/ssl.py --only coil20 --epochs 20 --methods genurl simclr
+    python benchmarks/ssl.py --seeds 3                        # mean and std over seeds 0, 1, 2
 
 Every method trains the same CNN (genurl_graph.encoders.CNN, same width and projector) on the
 same views (genurl_graph.graphs.views.ImageViews, one seeded generator), with the same epochs,
@@ -184,24 +185,50 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature):
     return _features(encoder, images).numpy(), _features(encoder, encoder.prepare(X[test])).numpy()
 
 
-def run(name: str, methods, epochs: int, batch: int, seed: int, temperature: float) -> list[dict]:
+def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float) -> list[dict]:
     X, y, train, test = load(name)
     rows = []
     # warm-up: one epoch of every method on the full arrays, so that whichever method is timed
     # first does not pay for the allocator's first growth to these sizes (about 5 s of 50 on
     # MNIST-5k: with a small warm-up the first timed method was 1.15x the second, either way round)
     for method in methods:
-        fit_features(method, X, train, test, 1, batch, seed, temperature)
-    for method in methods:
-        torch.manual_seed(seed)
-        start = time.perf_counter()
-        F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature)
-        seconds = 0.0 if method == "pixels" else time.perf_counter() - start  # training + embedding the test set
-        row = {"data": name, "method": method, "epochs": epochs, "batch": batch, "seconds": seconds,
-               "train": len(train), "test": len(test), **measures(F_train, F_test, y[train], y[test])}
-        rows.append(row)
-        print(f"{name:8s} {method:8s} {row['linear']:8.4f} {row['knn10']:8.4f} {seconds:8.1f}", flush=True)
+        fit_features(method, X, train, test, 1, batch, seeds[0], temperature)
+    for seed in seeds:
+        for method in methods:
+            if method == "pixels" and seed != seeds[0]:
+                continue
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature)
+            seconds = 0.0 if method == "pixels" else time.perf_counter() - start  # training + embedding the test set
+            row = {"data": name, "method": method, "seed": seed, "epochs": epochs, "batch": batch, "seconds": seconds,
+                   "train": len(train), "test": len(test), **measures(F_train, F_test, y[train], y[test])}
+            rows.append(row)
+            print(f"{name:8s} {method:8s} {seed:4d} {row['linear']:8.4f} {row['knn10']:8.4f} {seconds:8.1f}", flush=True)
     return rows
+
+
+def summary(name: str, rows: list[dict]) -> dict:
+    """Mean (and std over seeds) of each method's measures on one data set, and the bar's ratios."""
+    out = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        out[method] = {key: (float(np.mean([r[key] for r in mine])), float(np.std([r[key] for r in mine])))
+                       for key in ("linear", "knn10", "seconds")}
+        out[method]["seeds"] = len(mine)
+    return out
+
+
+def report(name: str, summ: dict) -> None:
+    for method, m in summ.items():
+        print(f"{name:8s} {method:8s} mean {m['linear'][0]:.4f} ± {m['linear'][1]:.4f}  "
+              f"{m['knn10'][0]:.4f} ± {m['knn10'][1]:.4f}  {m['seconds'][0]:8.1f} s  ({m['seeds']} seeds)")
+    if "genurl" in summ and "simclr" in summ and summ["simclr"]["seconds"][0]:
+        best = max((m for m in ("simclr", "byol") if m in summ), key=lambda m: summ[m]["linear"][0])
+        g = summ["genurl"]
+        print(f"{name:8s} genurl wall / simclr wall = {g['seconds'][0] / summ['simclr']['seconds'][0]:.2f}; "
+              f"best baseline ({best}) linear {summ[best]['linear'][0]:.4f}, 10-NN {summ[best]['knn10'][0]:.4f}; "
+              f"genurl linear {g['linear'][0]:.4f}, 10-NN {g['knn10'][0]:.4f}")
 
 
 def main():
@@ -211,23 +238,23 @@ def main():
     ap.add_argument("--epochs", type=int, default=None,
                     help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)")
     ap.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)")
     ap.add_argument("--temperature", type=float, default=0.5, help="SimCLR's NT-Xent temperature")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ssl.json"))
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    print(f"{'data':8s} {'method':8s} {'linear':>8s} {'10-NN':>8s} {'train s':>8s}")
-    rows = []
+    print(f"{'data':8s} {'method':8s} {'seed':>4s} {'linear':>8s} {'10-NN':>8s} {'train s':>8s}")
+    rows, summaries = [], {}
     for name in args.only:
         epochs = args.epochs or {"mnist5k": 15, "coil20": 40}[name]
-        rows += run(name, args.methods, epochs, args.batch, args.seed, args.temperature)
-        by = {r["method"]: r for r in rows if r["data"] == name}
-        if "genurl" in by and "simclr" in by and by["simclr"]["seconds"]:
-            best = max((by[m] for m in ("simclr", "byol") if m in by), key=lambda r: r["linear"])
-            print(f"{name:8s} genurl wall / simclr wall = {by['genurl']['seconds'] / by['simclr']['seconds']:.2f}; "
-                  f"best baseline ({best['method']}) linear {best['linear']:.4f}, 10-NN {best['knn10']:.4f}")
+        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature)
+        rows += mine
+        summaries[name] = summary(name, mine)
+    for name, summ in summaries.items():
+        report(name, summ)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=1))
+    Path(args.out).write_text(json.dumps({"runs": rows, "summary": summaries, "threads": torch.get_num_threads()},
+                                         indent=1))
     print(f"wrote {args.out}")
 
 
