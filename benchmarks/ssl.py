@@ -166,12 +166,12 @@ def train_byol(images, encoder, augment, epochs, batch, lr, seed, base_momentum=
     return encoder
 
 
-def fit_features(method, X, train, test, epochs, batch, seed, temperature):
+def fit_features(method, X, train, test, epochs, batch, seed, temperature, refine=None):
     """(train features, test features) of one method's frozen representation."""
     if method == "pixels":
         return X[train].reshape(len(train), -1), X[test].reshape(len(test), -1)
     if method == "genurl":
-        model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed).fit(X[train])
+        model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed, refine=refine).fit(X[train])
         return model.embeddings_, model.transform(X[test])
     encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train])
     images = encoder.prepare(X[train])
@@ -185,21 +185,21 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature):
     return _features(encoder, images).numpy(), _features(encoder, encoder.prepare(X[test])).numpy()
 
 
-def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float) -> list[dict]:
+def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, refine=None) -> list[dict]:
     X, y, train, test = load(name)
     rows = []
     # warm-up: one epoch of every method on the full arrays, so that whichever method is timed
     # first does not pay for the allocator's first growth to these sizes (about 5 s of 50 on
     # MNIST-5k: with a small warm-up the first timed method was 1.15x the second, either way round)
     for method in methods:
-        fit_features(method, X, train, test, 1, batch, seeds[0], temperature)
+        fit_features(method, X, train, test, 1, batch, seeds[0], temperature, refine)
     for seed in seeds:
         for method in methods:
             if method == "pixels" and seed != seeds[0]:
                 continue
             torch.manual_seed(seed)
             start = time.perf_counter()
-            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature)
+            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature, refine)
             seconds = 0.0 if method == "pixels" else time.perf_counter() - start  # training + embedding the test set
             row = {"data": name, "method": method, "seed": seed, "epochs": epochs, "batch": batch, "seconds": seconds,
                    "train": len(train), "test": len(test), **measures(F_train, F_test, y[train], y[test])}
@@ -239,6 +239,8 @@ def main():
                     help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)")
     ap.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)")
+    ap.add_argument("--refine", type=int, default=None,
+                    help="GenURL-SSL's dynamic similarity: refresh the latent kNN graph every N epochs (default off)")
     ap.add_argument("--temperature", type=float, default=0.5, help="SimCLR's NT-Xent temperature")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ssl.json"))
     args = ap.parse_args()
@@ -247,7 +249,7 @@ def main():
     rows, summaries = [], {}
     for name in args.only:
         epochs = args.epochs or {"mnist5k": 15, "coil20": 40}[name]
-        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature)
+        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature, args.refine)
         rows += mine
         summaries[name] = summary(name, mine)
     for name, summ in summaries.items():
