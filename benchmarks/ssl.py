@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GENURL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 warnings.filterwarnings("ignore")
+DEVICE = "cpu"  # --device: where every method trains
 
 from genurl_graph import GenURL  # noqa: E402
 from genurl_graph.encoders import CNN  # noqa: E402
@@ -98,7 +99,7 @@ def measures(F_train, F_test, y_train, y_test, k: int = 10) -> dict:
 
 
 def batches_of(n: int, batch: int, gen: torch.Generator):
-    order = torch.randperm(n, generator=gen)
+    order = torch.randperm(n, generator=gen, device=gen.device)
     for lo in range(0, max(n - batch, 0) + 1, batch):  # drop a last batch too small for batch norm
         yield order[lo:lo + batch]
 
@@ -108,12 +109,12 @@ def nt_xent(z1, z2, temperature: float):
     sim = z @ z.T / temperature
     sim.fill_diagonal_(float("-inf"))
     b = len(z1)
-    target = torch.cat([torch.arange(b, 2 * b), torch.arange(0, b)])
+    target = torch.cat([torch.arange(b, 2 * b), torch.arange(0, b)]).to(z.device)
     return F.cross_entropy(sim, target)
 
 
 def train_simclr(images, encoder, augment, epochs, batch, lr, seed, temperature):
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=images.device).manual_seed(seed)
     opt = torch.optim.Adam(encoder.parameters(), lr=lr)
     encoder.train()
     for _ in range(epochs):
@@ -130,10 +131,10 @@ def train_simclr(images, encoder, augment, epochs, batch, lr, seed, temperature)
 def train_byol(images, encoder, augment, epochs, batch, lr, seed, base_momentum=0.99):
     import copy
 
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=images.device).manual_seed(seed)
     dim = encoder.dim
     predictor = torch.nn.Sequential(torch.nn.Linear(dim, 512), torch.nn.BatchNorm1d(512), torch.nn.ReLU(inplace=True),
-                                    torch.nn.Linear(512, dim))
+                                    torch.nn.Linear(512, dim)).to(images.device)
     target = copy.deepcopy(encoder)
     for prm in target.parameters():
         prm.requires_grad_(False)
@@ -171,9 +172,10 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature, refin
     if method == "pixels":
         return X[train].reshape(len(train), -1), X[test].reshape(len(test), -1)
     if method == "genurl":
-        model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed, refine=refine).fit(X[train])
+        model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed, refine=refine,
+                       device=DEVICE).fit(X[train])
         return model.embeddings_, model.transform(X[test])
-    encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train])
+    encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train]).to(DEVICE)
     images = encoder.prepare(X[train])
     augment = ImageViews()
     if method == "simclr":
@@ -182,7 +184,7 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature, refin
         train_byol(images, encoder, augment, epochs, batch, DEFAULTS.lr, seed)
     else:
         raise ValueError(method)
-    return _features(encoder, images).numpy(), _features(encoder, encoder.prepare(X[test])).numpy()
+    return _features(encoder, images).cpu().numpy(), _features(encoder, encoder.prepare(X[test])).cpu().numpy()
 
 
 def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, refine=None) -> list[dict]:
@@ -239,11 +241,14 @@ def main():
                     help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)")
     ap.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)")
+    ap.add_argument("--device", default="cpu", help="torch device for every method (cpu, cuda)")
     ap.add_argument("--refine", type=int, default=None,
                     help="GenURL-SSL's dynamic similarity: refresh the latent kNN graph every N epochs (default off)")
     ap.add_argument("--temperature", type=float, default=0.5, help="SimCLR's NT-Xent temperature")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ssl.json"))
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     print(f"{'data':8s} {'method':8s} {'seed':>4s} {'linear':>8s} {'10-NN':>8s} {'train s':>8s}")
     rows, summaries = [], {}
@@ -255,8 +260,8 @@ def main():
     for name, summ in summaries.items():
         report(name, summ)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"runs": rows, "summary": summaries, "threads": torch.get_num_threads()},
-                                         indent=1))
+    Path(args.out).write_text(json.dumps({"runs": rows, "summary": summaries, "threads": torch.get_num_threads(),
+                                          "device": DEVICE}, indent=1))
     print(f"wrote {args.out}")
 
 
