@@ -210,8 +210,8 @@ def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, 
     return rows
 
 
-def summary(name: str, rows: list[dict]) -> dict:
-    """Mean (and std over seeds) of each method's measures on one data set, and the bar's ratios."""
+def summary(rows: list[dict]) -> dict:
+    """Mean and std over seeds of each method's measures on one data set."""
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
@@ -256,7 +256,7 @@ def main():
         epochs = args.epochs or {"mnist5k": 15, "coil20": 40}[name]
         mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature, args.refine)
         rows += mine
-        summaries[name] = summary(name, mine)
+        summaries[name] = summary(mine)
     for name, summ in summaries.items():
         report(name, summ)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
