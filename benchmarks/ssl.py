@@ -49,7 +49,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("GENURL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 warnings.filterwarnings("ignore")
-DEVICE = "cpu"  # --device: where every method trains
 
 from genurl_graph import GenURL  # noqa: E402
 from genurl_graph.encoders import CNN  # noqa: E402
@@ -167,15 +166,15 @@ def train_byol(images, encoder, augment, epochs, batch, lr, seed, base_momentum=
     return encoder
 
 
-def fit_features(method, X, train, test, epochs, batch, seed, temperature, refine=None):
+def fit_features(method, X, train, test, epochs, batch, seed, temperature, refine=None, device="cpu"):
     """(train features, test features) of one method's frozen representation."""
     if method == "pixels":
         return X[train].reshape(len(train), -1), X[test].reshape(len(test), -1)
     if method == "genurl":
         model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed, refine=refine,
-                       device=DEVICE).fit(X[train])
+                       device=device).fit(X[train])
         return model.embeddings_, model.transform(X[test])
-    encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train]).to(DEVICE)
+    encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train]).to(device)
     images = encoder.prepare(X[train])
     augment = ImageViews()
     if method == "simclr":
@@ -187,21 +186,23 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature, refin
     return _features(encoder, images).cpu().numpy(), _features(encoder, encoder.prepare(X[test])).cpu().numpy()
 
 
-def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, refine=None) -> list[dict]:
+def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, refine=None,
+        device: str = "cpu") -> list[dict]:
     X, y, train, test = load(name)
     rows = []
     # warm-up: one epoch of every method on the full arrays, so that whichever method is timed
     # first does not pay for the allocator's first growth to these sizes (about 5 s of 50 on
-    # MNIST-5k: with a small warm-up the first timed method was 1.15x the second, either way round)
+    # MNIST-5k: with a 512-image warm-up, genurl timed first took 1.15x SimCLR's time, timed
+    # second 1.02x)
     for method in methods:
-        fit_features(method, X, train, test, 1, batch, seeds[0], temperature, refine)
+        fit_features(method, X, train, test, 1, batch, seeds[0], temperature, refine, device)
     for seed in seeds:
         for method in methods:
             if method == "pixels" and seed != seeds[0]:
                 continue
             torch.manual_seed(seed)
             start = time.perf_counter()
-            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature, refine)
+            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature, refine, device)
             seconds = 0.0 if method == "pixels" else time.perf_counter() - start  # training + embedding the test set
             row = {"data": name, "method": method, "seed": seed, "epochs": epochs, "batch": batch, "seconds": seconds,
                    "train": len(train), "test": len(test), **measures(F_train, F_test, y[train], y[test])}
@@ -247,21 +248,20 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.5, help="SimCLR's NT-Xent temperature")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ssl.json"))
     args = ap.parse_args()
-    global DEVICE
-    DEVICE = args.device
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     print(f"{'data':8s} {'method':8s} {'seed':>4s} {'linear':>8s} {'10-NN':>8s} {'train s':>8s}")
     rows, summaries = [], {}
     for name in args.only:
         epochs = args.epochs or {"mnist5k": 15, "coil20": 40}[name]
-        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature, args.refine)
+        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature, args.refine,
+                   args.device)
         rows += mine
         summaries[name] = summary(mine)
     for name, summ in summaries.items():
         report(name, summ)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"runs": rows, "summary": summaries, "threads": torch.get_num_threads(),
-                                          "device": DEVICE}, indent=1))
+                                          "device": args.device}, indent=1))
     print(f"wrote {args.out}")
 
 
