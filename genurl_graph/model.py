@@ -25,7 +25,10 @@ class GenURL:
 
     - ``task="ge"``: embed a graph (DGLGraph, networkx graph, scipy sparse adjacency, (E, 2)
       edge array or :class:`Graph`) with optional node ``features``
-      (:mod:`genurl_graph.tasks.ge`).
+      (:mod:`genurl_graph.tasks.ge`). Without features the table starts in closed form
+      (ProNE's factorisation and spectral propagation, edge weights included) and trains a few
+      epochs over the graph's edges; ``epochs=0`` keeps the start; ``walks_per_node > 0`` adds
+      random-walk contexts (``walk_length``, ``window``) to P_X and starts from their PMI.
     - ``task="dr"``: reduce an (n, f) array through its kNN graph; a free embedding, or an MLP
       that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
     - ``task="kd"``: teach a ``student`` encoder over inputs X the kNN graph of a ``teacher``
@@ -42,7 +45,7 @@ class GenURL:
                  lr: float | None = None, nu: float | None = None, nu_end: float | None = None,
                  negatives: float | None = None, k: int | None = None, metric: str = "auto",
                  parametric: bool = False, student: str = "mlp", hops: int = 16, alpha: float = 0.1,
-                 hidden: int | None = None, walks_per_node: int = 10, walk_length: int = 40, window: int = 5,
+                 hidden: int | None = None, walks_per_node: int = 0, walk_length: int = 40, window: int = 5,
                  batch_size: int | None = None, patience: int = 30, refine: int = 0, random_state: int = 0,
                  device: str = "cpu",
                  backend: str = "auto", verbose: bool = False, progress=None):
@@ -59,8 +62,9 @@ class GenURL:
             raise InputError(f"unknown task {self.task!r}: available {', '.join(TASKS)}")
         if self.dim is not None and (not isinstance(self.dim, (int, np.integer)) or self.dim < 1):
             raise InputError(f"dim must be a positive integer, got {self.dim!r}")
-        if self.epochs is not None and self.epochs < 1:
-            raise InputError(f"epochs must be at least 1, got {self.epochs!r}")
+        if self.epochs is not None and self.epochs < 0:
+            raise InputError(f"epochs must be >= 0 (0: a structure-only graph's closed-form start, "
+                             f"untrained), got {self.epochs!r}")
         if self.refine is not None and self.refine < 0:
             raise InputError(f"refine must be >= 0 (epochs between refreshes), got {self.refine!r}")
         if self.k is not None and self.k < 0:
@@ -128,6 +132,13 @@ class GenURL:
         at None."""
         encoder.to(self.device)
         inputs = to_device(inputs, self.device)
+        if self.epochs == 0 and getattr(encoder, "_init", None) is not None:
+            # keep the start as it is (a table started in closed form); else _trainer refuses 0
+            from .engine.trainer import TrainResult
+
+            self.history_ = TrainResult()
+            self.encoder_, self.affinity_ = encoder, affinity
+            return inputs
         trainer = self._trainer(auto)
         refresh = None
         if self.refine:  # dynamic P_X: the static one joined with the embedding's own kNN graph
@@ -143,6 +154,9 @@ class GenURL:
     def _trainer(self, auto) -> Trainer:
         """The engine's trainer with the user's settings, the task's ``auto`` ones where left
         at None."""
+        if self.epochs == 0:
+            raise InputError("epochs=0 keeps the encoder's start, and only a structure-only graph's "
+                             "table has one (its closed-form spectral start): use epochs >= 1")
         return Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),
                        nu=self._setting("nu", auto.nu),
                        nu_end=self.nu_end if self.nu_end is not None else getattr(auto, "nu_end", None),

@@ -69,12 +69,18 @@ class FeatureAffinity(Affinity):
 
 
 def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator) -> np.ndarray:
-    """``walks_per_node`` uniform random walks from every node with an edge (DeepWalk), as a
-    (walk_length, walks) array of node ids (int32 below 2^31 nodes): one row per step."""
+    """``walks_per_node`` random walks from every node with an edge (DeepWalk), as a
+    (walk_length, walks) array of node ids (int32 below 2^31 nodes): one row per step.
+
+    Each step goes from i to j with probability w_ij / sum_k w_ik (the edge weights; uniform
+    over the neighbours when all weights are equal, drawn then without the weights' prefix sums)."""
     adj = sp.csr_matrix(adj)
     n = adj.shape[0]
     indptr, indices = adj.indptr, adj.indices
     deg = np.diff(indptr)
+    weighted = adj.nnz > 0 and adj.data.min() != adj.data.max()
+    if weighted:  # prefix sums of the weights, each row's block in [cum[start], cum[end])
+        cum = np.concatenate([[0.0], np.cumsum(adj.data, dtype=np.float64)])
     starts = np.repeat(np.arange(n), walks_per_node)
     starts = starts[deg[starts] > 0]
     path = np.empty((walk_length, len(starts)), dtype=np.int32 if n < 2**31 else np.int64)
@@ -83,9 +89,31 @@ def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng:
     for t in range(1, walk_length):
         cur = path[t - 1]
         d = deg[cur]
-        step = indptr[cur] + (rng.random(len(cur)) * np.maximum(d, 1)).astype(np.int64)
+        if weighted:
+            lo, hi = cum[indptr[cur]], cum[indptr[cur + 1]]
+            step = np.searchsorted(cum, lo + rng.random(len(cur)) * (hi - lo), side="right") - 1
+            step = np.clip(step, indptr[cur], np.maximum(indptr[cur + 1] - 1, indptr[cur]))
+        else:
+            step = indptr[cur] + (rng.random(len(cur)) * np.maximum(d, 1)).astype(np.int64)
         path[t] = np.where(d > 0, indices[np.minimum(step, len(indices) - 1)], cur)
     return path
+
+
+def transition_pmi(adj: sp.spmatrix, exponent: float = 0.75) -> sp.csr_matrix:
+    """The closed-form structural similarity that a one-step skip-gram factorises (ProNE's
+    sparse matrix, LINE's objective): on each edge, M_ij = log p_{j|i} - log q_j, with
+    p_{j|i} = w_ij / sum_k w_ik the weighted transition probability and q_j proportional to
+    (sum_i p_{j|i})^``exponent`` (word2vec's negative-sampling distribution). No sampling
+    noise; same sparsity as the graph. Entries may be negative (a hub's weak links)."""
+    A = sp.csr_matrix(adj, dtype=np.float64)
+    A.eliminate_zeros()
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    deg = np.asarray(A.sum(1)).ravel()
+    p = A.data / deg[rows]
+    q = np.bincount(A.indices, weights=p, minlength=A.shape[1]) ** exponent
+    q /= q.sum()
+    M = sp.csr_matrix((np.log(p) - np.log(q[A.indices]), A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    return M.astype(np.float32)
 
 
 def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
