@@ -66,7 +66,14 @@ def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) 
     del U
     if dim_svd < dim:
         Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd), dtype=Z.dtype)])
-    return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    # A row the SVD leaves at 0 (M empty there: e.g. no context above the PMI shift on a tiny
+    # graph) starts in a random direction: a table of equal rows gets no gradient and stays so.
+    norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    empty = norms[:, 0] <= 1e-12
+    if empty.any():
+        Z[empty] = np.random.default_rng(seed).normal(size=(int(empty.sum()), dim)).astype(Z.dtype)
+        norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    return (radius * Z / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0) -> np.ndarray:
