@@ -31,9 +31,9 @@ _SPLIT = re.compile(r"[ \t,]+")
 _LINES = re.compile(r"\r\n|\r|\n")
 _CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
 # Column names a header line may use; a first line of such words is a header, not an edge.
-HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "u", "v", "node", "node1", "node2",
-                "node_1", "node_2", "head", "tail", "id1", "id2", "source_id", "target_id", "weight",
-                "w", "i", "j", "a", "b", "start", "end", "sender", "receiver", "from_node", "to_node"}
+HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "node", "node1", "node2", "node_1",
+                "node_2", "head", "tail", "id1", "id2", "source_id", "target_id", "weight", "start",
+                "end", "sender", "receiver", "from_node", "to_node", "source_node", "target_node"}
 
 
 def show(value, limit: int = 60) -> str:
@@ -368,8 +368,9 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
     else:
         import pandas as pd
 
-        codes, uniques = pd.factorize(np.concatenate([us, vs]) if int_ids else
-                                      np.concatenate([us.astype(str), vs.astype(str)]))
+        # interleaved (u1, v1, u2, v2, ...): text ids are numbered in the order a reader meets them
+        both = np.stack([us, vs], 1).ravel() if int_ids else np.stack([us.astype(str), vs.astype(str)], 1).ravel()
+        codes, uniques = pd.factorize(both)
         uniques = np.asarray(uniques)
         as_int = uniques.astype(np.int64) if int_ids else _canonical_ints(uniques)
         if as_int is not None:
@@ -379,7 +380,7 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
             ids, codes = as_int[order], rank[codes]
         else:
             ids = uniques.astype(str)
-        src, dst = codes[: len(us)], codes[len(us):]
+        src, dst = codes[0::2], codes[1::2]
     keep = ws > 0
     if not keep.all():  # weight 0: no edge (the nodes keep their rows)
         src, dst, ws = src[keep], dst[keep], ws[keep]
@@ -496,7 +497,10 @@ def read_matrix(path) -> np.ndarray:
     sparse matrix) or a delimited text file of numbers only (one header line allowed)."""
     path = _existing_file(path)
     if path.suffix.lower() in (".npy", ".npz"):
-        return read_features(path)
+        X = _load_array(path, "the data")
+        _check_finite_matrix(X, path, "the data")
+        _check_float32_range(X, path)
+        return X.astype(np.float32)
     rows, width, lines = [], None, []
     for number, fields in _data_lines(path):
         try:
@@ -518,9 +522,18 @@ def read_matrix(path) -> np.ndarray:
         raise InputError("no data rows", path)
     X = np.asarray(rows, dtype=np.float64)
     _check_finite_matrix(X, path, "the data", lines)
-    if np.abs(X).max() > 1e30:
-        raise InputError(f"values up to {np.abs(X).max():.3g} overflow float32: rescale the data", path)
+    _check_float32_range(X, path)
     return X.astype(np.float32)
+
+
+def _check_float32_range(X, path: Path) -> None:
+    import scipy.sparse as sp
+
+    data = X.data if sp.issparse(X) else X
+    top = float(np.abs(data).max()) if data.size else 0.0
+    if top > 1e30:
+        raise InputError(f"values up to {top:.3g} are too large for float32 arithmetic (distances overflow): "
+                         "rescale the data", path)
 
 
 def read_images(path) -> np.ndarray:
@@ -604,7 +617,7 @@ def read_labels(path, ids: np.ndarray | None, num_rows: int) -> Labels:
         classes, y = np.unique((raw if as_int is None else as_int)[keep].astype(str), return_inverse=True)
         return Labels(keep, y, classes, False)
     if len(lines) > 1 and len(lines[0][1]) == 2 and _header_like(lines[0][1]) and \
-            {f.lower() for f in lines[0][1]} <= HEADER_WORDS | {"label", "class", "labels", "y", "id", "category"}:
+            {f.lower() for f in lines[0][1]} <= HEADER_WORDS | {"label", "class", "labels", "id", "category"}:
         lines = lines[1:]  # a header such as 'node label'
     seen = {}
     for number, fields in lines:
