@@ -158,37 +158,36 @@ def _noncanonical_int_ids(data: bytes, chunk: int = 1 << 24) -> bool:
     """Whether some id (first or second field of a data line) of a file that pandas read as
     integers is not a canonical integer (``007``, ``+7``, ``-0``, ``1.0``, ``1e3``).
 
-    Vectorised over the bytes, in chunks cut at line ends."""
-    start_at = 0
-    while start_at < len(data):
-        end = data.find(b"\n", min(start_at + chunk, len(data)))
+    Vectorised over the bytes (in chunks cut at line ends), then over the token starts."""
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", min(at + chunk, len(data)))
         end = len(data) if end < 0 else end + 1
-        b = np.frombuffer(data, np.uint8, end - start_at, start_at)
-        start_at = end
+        b = np.frombuffer(data, np.uint8, end - at, at)
+        at = end
         nl = (b == 10) | (b == 13)
         sep = (b == 32) | (b == 9) | (b == 44) | nl
-        tok = ~sep
-        begin = tok.copy()
+        begin = ~sep
         begin[1:] &= sep[:-1]
-        counts = np.cumsum(begin, dtype=np.int64)
-        line = np.cumsum(nl) - nl  # newlines before each byte
-        at_nl = np.concatenate([[0], counts[nl]])
-        field = counts - at_nl[line]  # 1-based field of each token byte
-        first = begin & (field == 1)
-        comment = np.zeros(int(line[-1]) + 2 if len(line) else 1, dtype=bool)
-        comment[line[first]] = (b[first] == 35) | (b[first] == 37)
-        idb = tok & (field <= 2) & ~comment[line]
-        vals = b[idb]
-        if ((vals == 43) | (vals == 46) | (vals == 101) | (vals == 69)).any():  # + . e E
+        starts = np.flatnonzero(begin)  # first byte of each token
+        if not len(starts):
+            continue
+        stops = np.flatnonzero(~sep & np.append(sep[1:], True)) + 1  # one past each token's last byte
+        line = np.searchsorted(np.flatnonzero(nl), starts)  # line of each token
+        t = np.arange(len(starts))
+        first = np.maximum.accumulate(np.where(np.append(True, line[1:] != line[:-1]), t, 0))
+        field = t - first  # 0-based field of each token in its line
+        lead = b[starts[first]]
+        is_id = (field <= 1) & (lead != 35) & (lead != 37)  # not in a '#'/'%' comment line
+        s, length = b[starts[is_id]], (stops - starts)[is_id]
+        nxt = b[np.minimum(starts[is_id] + 1, len(b) - 1)]
+        if ((s == 43) | ((s == 48) & (length > 1)) | ((s == 45) & (nxt == 48))).any():  # +7, 07, -0
             return True
-        starts = np.flatnonzero(begin & idb)
-        nxt = b[np.minimum(starts + 1, len(b) - 1)]
-        digit1 = (nxt >= 48) & (nxt <= 57) & (starts + 1 < len(b))
-        s = b[starts]
-        if ((s == 48) & digit1).any():  # 07
-            return True
-        if ((s == 45) & (nxt == 48)).any():  # -0, -07
-            return True
+        odd = np.flatnonzero((b == 46) | (b == 101) | (b == 69))  # . e E inside a token
+        if len(odd):
+            tok = np.searchsorted(starts, odd, "right") - 1
+            if is_id[tok[tok >= 0]].any():
+                return True
     return False
 
 
@@ -228,9 +227,7 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
     if comment is not None and data.count(b"#") and data.count(b"%"):
         return None  # pandas takes one comment character
     for as_int in (True, False):
-        if as_int and _noncanonical_int_ids(data):
-            continue
-        dtype = {0: np.int64, 1: np.int64, 2: str} if as_int else str
+        dtype = {0: np.int64, 1: np.int64, 2: np.float64} if as_int else str
         us, vs, ws, width = [], [], [], None
         try:
             for part in _read_table(data, sep, comment, dtype, chunksize):
@@ -238,11 +235,11 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
                     return None
                 width = part.shape[1]
                 u, v = part[0].to_numpy(), part[1].to_numpy()
-                if not as_int and any(_SPLIT.search(x) or not x for x in pd.unique(np.concatenate([u, v]))):
+                if not as_int and pd.Series(pd.unique(np.concatenate([u, v]))).str.contains(r"[ \t,]|^$").any():
                     return None  # ids with a space or comma, or empty: the scan splits them
                 us.append(u), vs.append(v)
                 if width == 3:
-                    ws.append(part[2].to_numpy(dtype=object))
+                    ws.append(part[2].to_numpy(dtype=np.float64 if as_int else object))
         except pd.errors.ParserError:  # ragged rows: the exact scan names the line
             return None
         except (ValueError, TypeError, OverflowError):
@@ -251,6 +248,8 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
             return None
         if not us:
             return None
+        if as_int and _noncanonical_int_ids(data):
+            continue  # '007', '1.0', '+7': ids that are text
         w = np.concatenate(ws) if ws else None
         return np.concatenate(us), np.concatenate(vs), w, as_int
     return None
@@ -311,11 +310,17 @@ def _weights(w_text, path: Path, lines_of):
     InputError naming its line (``lines_of()`` gives the line of each row)."""
     import pandas as pd
 
-    w = pd.to_numeric(pd.Series(w_text, dtype=object).replace("", "1"), errors="coerce").to_numpy(np.float64)
+    if w_text.dtype.kind == "f":
+        w = w_text
+    else:
+        w = pd.to_numeric(pd.Series(w_text, dtype=object).replace("", "1"), errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         i = int(np.argmax(bad))
-        token = w_text[i]
+        lines = lines_of()
+        if w_text.dtype.kind == "f":  # read as numbers: take the text from the exact scan
+            w_text = _scan_edges(path)[2]
+        token = str(w_text[i])
         what = ("is not a number" if np.isnan(w[i]) and not _is_number(token)
                 else "must be a finite number >= 0 (0: no edge)")
         raise InputError(f"weight {show(token)} {what}", path, int(lines_of()[i]))
@@ -347,11 +352,13 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
         return lines if lines is not None else _scan_edges(path)[3]
 
     if not int_ids and len(us) > 1 and _header_like([us[0], vs[0]] + ([w_text[0]] if w_text is not None else [])):
-        rest = np.concatenate([us[1:], vs[1:]])
+        import pandas as pd
+
+        rest = pd.unique(np.concatenate([us[1:], vs[1:]]))
         words = {str(us[0]).lower(), str(vs[0]).lower()} <= HEADER_WORDS
         if (w_text is not None and not _is_number(w_text[0]) and w_text[0] != "") or \
-                _canonical_ints(np.unique(rest.astype(str))) is not None or \
-                (words and not np.isin(rest.astype(str), [str(us[0]), str(vs[0])]).any()):
+                (words and str(us[0]) not in set(rest) and str(vs[0]) not in set(rest)) or \
+                _canonical_ints(rest) is not None:
             head_lines = lines_of()
             us, vs = us[1:], vs[1:]
             w_text = None if w_text is None else w_text[1:]
@@ -369,8 +376,7 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
         import pandas as pd
 
         # interleaved (u1, v1, u2, v2, ...): text ids are numbered in the order a reader meets them
-        both = np.stack([us, vs], 1).ravel() if int_ids else np.stack([us.astype(str), vs.astype(str)], 1).ravel()
-        codes, uniques = pd.factorize(both)
+        codes, uniques = pd.factorize(np.stack([us, vs], 1).ravel())
         uniques = np.asarray(uniques)
         as_int = uniques.astype(np.int64) if int_ids else _canonical_ints(uniques)
         if as_int is not None:
