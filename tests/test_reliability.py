@@ -183,6 +183,7 @@ def files(tmp_path):
     (tmp_path / "nan.nodes.txt").write_text("".join(f"{i}\n" for i in range(30)))
     (tmp_path / "overlap.json").write_text('{"train": [0, 1, 2, 3], "val": [4], "test": [3, 5]}')
     np.savez(tmp_path / "obj.npz", a=np.array([{"x": 1}], dtype=object))
+    (tmp_path / "ids.nodes.txt").mkdir()
     return tmp_path
 
 
@@ -191,6 +192,7 @@ CASES = [
     (["embed", "e.txt", "-o", "o.npy", "--device", "foo"], "unknown device"),
     (["embed", "e.txt", "-o", "o.npy", "--encoder", "gcn"], "needs node features"),
     (["embed", "e.txt", "-o", "emb.nodes.txt/o.npy"], "o.npy"),
+    (["embed", "e.txt", "-o", "ids.npy"], "ids.nodes.txt: is a folder"),
     (["eval", "nodes", "emb.npy", "one.txt"], "one class"),
     (["eval", "nodes", "nan.npy", "lab.txt"], "NaN"),
     (["eval", "nodes", "emb.npy", "lab.txt", "--split", "none.json"], "no such file"),
