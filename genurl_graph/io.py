@@ -223,9 +223,11 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
 
     if b'"' in data or not _comments_only_at_line_starts(data):
         return None
-    sep, comment = _sniff(data, path)
-    if comment is not None and data.count(b"#") and data.count(b"%"):
+    sep, _ = _sniff(data, path)
+    hashes, percents = b"#" in data, b"%" in data
+    if hashes and percents:
         return None  # pandas takes one comment character
+    comment = "#" if hashes else ("%" if percents else None)  # anywhere in the file, not just at its top
     for as_int in (True, False):
         dtype = {0: np.int64, 1: np.int64, 2: np.float64} if as_int else str
         us, vs, ws, width = [], [], [], None

@@ -45,20 +45,32 @@ def edge_files(draw):
         u, v = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
         edges.append((u, v, draw(weight_text) if weighted else None))
     lines, data_lines = [], []
+    # one separator for the whole file (pandas' fast path), or a mix per field (the exact scan)
+    one = draw(sep)
+    mixed = draw(st.integers(0, 3)) == 0
+    field_sep = sep if mixed else st.just(one)
     if draw(st.booleans()):
         lines.append(draw(st.sampled_from(["# a comment", "% other", "#", "   # indented"])))
     header = draw(st.booleans())
     if header:
         lines.append(draw(st.sampled_from(["source target", "src,dst", "from\tto", "node1 node2"]))
-                     + (draw(sep) + "weight" if weighted else ""))
+                     + (draw(field_sep) + "weight" if weighted else ""))
     for u, v, w in edges:
-        if draw(st.integers(0, 5)) == 0:
-            lines.append(draw(st.sampled_from(["", "  ", "# between", "%x"])))
-        text = u + draw(sep) + v + ("" if w is None else draw(sep) + w)
+        if draw(st.integers(0, 3)) == 0:  # blank and comment lines, some shaped like an edge line
+            c = draw(field_sep)
+            lines.append(draw(st.sampled_from(["", "  ", "# between lines", "%x", "\t# tab", "#",
+                                               "#x" + c + "y" + (c + "1" if weighted else ""),
+                                               "%y" + c + "z" + (c + "2" if weighted else "")])))
+        text = u + draw(field_sep) + v + ("" if w is None else draw(field_sep) + w)
         if draw(st.booleans()):
             text = draw(st.sampled_from(["", " ", "\t"])) + text + draw(st.sampled_from(["", " ", "\t"]))
         lines.append(text)
         data_lines.append(len(lines))
+    if draw(st.booleans()):  # a comment shaped like an edge line after the first edge (pandas' fast path
+        c = draw(field_sep)     # takes its comment character from the first lines only, if not told)
+        at = draw(st.integers(data_lines[0], len(lines)))
+        lines.insert(at, draw(st.sampled_from(["#", "%"])) + "x" + c + "y" + (c + "1" if weighted else ""))
+        data_lines = [d + (d > at) for d in data_lines]
     end = draw(st.sampled_from(["\n", "\r\n"]))
     raw = (end.join(lines) + draw(st.sampled_from([end, ""]))).encode("utf-8")
     if draw(st.booleans()):
