@@ -325,7 +325,7 @@ def _weights(w_text, path: Path, lines_of):
         token = str(w_text[i])
         what = ("is not a number" if np.isnan(w[i]) and not _is_number(token)
                 else "must be a finite number >= 0 (0: no edge)")
-        raise InputError(f"weight {show(token)} {what}", path, int(lines_of()[i]))
+        raise InputError(f"weight {show(token)} {what}", path, int(lines[i]))
     return w
 
 
@@ -359,7 +359,7 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
         rest = pd.unique(np.concatenate([us[1:], vs[1:]]))
         words = {str(us[0]).lower(), str(vs[0]).lower()} <= HEADER_WORDS
         if (w_text is not None and not _is_number(w_text[0]) and w_text[0] != "") or \
-                (words and str(us[0]) not in set(rest) and str(vs[0]) not in set(rest)) or \
+                (words and not {str(us[0]), str(vs[0])} & set(rest)) or \
                 _canonical_ints(rest) is not None:
             head_lines = lines_of()
             us, vs = us[1:], vs[1:]
