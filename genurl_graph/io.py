@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,7 +233,10 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
         dtype = {0: np.int64, 1: np.int64, 2: np.float64} if as_int else str
         us, vs, ws, width = [], [], [], None
         try:
-            for part in _read_table(data, sep, comment, dtype, chunksize):
+            with warnings.catch_warnings():  # pandas casts an id past int64 (then refuses it) noisily
+                warnings.simplefilter("ignore", RuntimeWarning)
+                parts = list(_read_table(data, sep, comment, dtype, chunksize))
+            for part in parts:
                 if part.shape[1] not in (2, 3) or (width is not None and part.shape[1] != width):
                     return None
                 width = part.shape[1]
