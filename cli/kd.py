@@ -146,10 +146,14 @@ def apply(
         from genurl_graph.io import read_images
         from genurl_graph.tasks.ssl import as_images
 
+        images = read_images(inputs)
+        if images.ndim not in (3, 4):  # apply has no --image-shape: say how to give the shape
+            raise InputError(f"an ssl model takes images as an (n, H, W) or (n, C, H, W) array, got shape "
+                             f"{images.shape}: save flattened rows reshaped (numpy: X.reshape(n, H, W))", inputs)
         try:
-            X = as_images(read_images(inputs))
+            X = as_images(images)
         except InputError as exc:
-            raise InputError(str(exc), inputs) from None
+            raise InputError(exc.what, inputs) from None
         Z = model.transform(X)
         written = write_embeddings(output, Z, np.arange(len(Z)))
         err.print(f"{X.shape[0]} images -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "
