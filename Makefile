@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "torch==2.13.0" "dgl==1.1.3" packaging pyarrow matplotlib pytest
+	$(BIN)/pip install -q "torch==2.13.0" "dgl==1.1.3" packaging pyarrow matplotlib pytest hypothesis
 	# Triton: the CUDA kernels' tests run in its CPU interpreter (TRITON_INTERPRET=1) here and in CI
 	$(BIN)/pip install -q triton
 	$(BIN)/pip install -q -e .

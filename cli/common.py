@@ -4,6 +4,7 @@ Each command module (``cli/main.py`` for graphs, ``cli/dr.py``, ``cli/kd.py``, .
 commands on :data:`app`; bad input ends with one line on stderr and exit status 2."""
 from __future__ import annotations
 
+import errno
 import functools
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +18,10 @@ from rich.table import Table
 from genurl_graph.errors import InputError
 
 app = typer.Typer(help="GenURL: graph embedding, dimension reduction, distillation and self-supervised learning on one engine.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None)  # help text is plain: [weight] stays as written
 eval_app = typer.Typer(help="Evaluate embeddings: node classification or link prediction.",
-                       no_args_is_help=True)
+                       no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
@@ -34,7 +36,17 @@ def _user_errors(fn):
         except InputError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
+        except OSError as exc:  # the machine, not the input: a full disk, a read-only file system
+            if exc.errno not in _MACHINE_ERRNOS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[red]error:[/red] {escape(where + (exc.strerror or str(exc)))} (no output was changed)",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
     return wrapper
+
+
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 
 
 @contextmanager
@@ -64,6 +76,16 @@ def _check_sizes(dim, epochs, refine: int = 0) -> None:
         raise InputError(f"--epochs must be >= 0, got {epochs}")
     if refine < 0:
         raise InputError(f"--refine must be >= 0, got {refine}")
+
+
+def _check_run(seed=None, device=None) -> None:
+    """Refuse a bad --seed or --device (unknown, or CUDA where torch sees none) before any work."""
+    from genurl_graph.model import check_device, check_seed
+
+    if seed is not None:
+        check_seed(seed)
+    if device is not None:
+        check_device(device)
 
 
 def _row_labels(labels, n: int, what: str = "rows"):

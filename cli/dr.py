@@ -8,7 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _row_labels,
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_run, _check_sizes, _progress_bar,
+                     _row_labels,
                      _user_errors, _write_json, app, err, out)
 
 
@@ -46,6 +47,9 @@ def reduce(
     if metric not in ("auto", "euclidean", "cosine"):
         raise InputError(f"--metric must be auto, euclidean or cosine, got {metric!r}")
     _check_sizes(dim, epochs, refine)
+    _check_run(seed, device)
+    if k is not None and k < 1:
+        raise InputError(f"--k must be at least 1, got {k}")
     start = time.perf_counter()
     X = gio.read_matrix(data)
     y = _row_labels(labels, X.shape[0], "rows")

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import DEVICE, QUIET, SEED, _check_sizes, _progress_bar, _user_errors, app, err
+from .common import DEVICE, QUIET, SEED, _check_run, _check_sizes, _progress_bar, _user_errors, app, err
 
 
 def _read_inputs(path: Path, ids: np.ndarray | None):
@@ -25,7 +25,8 @@ def _read_inputs(path: Path, ids: np.ndarray | None):
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         if ids is not None:
             return gio.read_features(path, ids), ids
-        X, row_ids = gio._read_feature_table(gio._existing_file(path))
+        X, row_ids, lines = gio._read_feature_table(gio._existing_file(path))
+        gio._check_finite_matrix(X, path, "the inputs", lines)
         return X.astype(np.float32), row_ids
     X = gio.read_features(path)
     own = gio.nodes_path_for(path)
@@ -93,6 +94,11 @@ def distill(
     if embed_out is not None:
         check_output_path(embed_out)
     _check_sizes(dim, epochs)
+    _check_run(seed, device)
+    if hidden < 1:
+        raise InputError(f"--hidden must be at least 1, got {hidden}")
+    if k is not None and k < 1:
+        raise InputError(f"--k must be at least 1, got {k}")
     if student not in STUDENTS:
         raise InputError(f"unknown student {student!r}: choose from {', '.join(STUDENTS)}")
     if dropout is not None and not 0 <= dropout < 1:
@@ -121,7 +127,8 @@ def distill(
 def apply(
     model_file: Path = typer.Argument(..., help="A model saved by `genurl distill`, `genurl reduce --save`, `genurl ssl --save` (or GenURL.save)."),
     inputs: Path = typer.Argument(..., help="New rows: .npy/.npz (ids from .nodes.txt beside it, else "
-                                  "0..n-1) or .csv (row id first column); images (.npy/.npz) for an ssl model."),
+                                  "0..n-1) or .csv (row id first column; for a reduce model numbers only, as "
+                                  "reduce reads them); images (.npy/.npz) for an ssl model."),
     output: Path = typer.Option(..., "-o", "--output", help="Embeddings: .npy (+ .nodes.txt), .csv or .parquet."),
     graph: Optional[Path] = GRAPH,
     device: str = DEVICE,
@@ -132,22 +139,33 @@ def apply(
     from genurl_graph.io import check_output_path, write_embeddings
 
     check_output_path(output)
+    _check_run(None, device)
     model = GenURL.load(model_file, device=device)
     start = time.perf_counter()
     if model.task == "ssl":  # a CNN: an array of images in, representations out
         from genurl_graph.io import read_images
         from genurl_graph.tasks.ssl import as_images
 
+        images = read_images(inputs)
+        if images.ndim not in (3, 4):  # apply has no --image-shape: say how to give the shape
+            raise InputError(f"an ssl model takes images as an (n, H, W) or (n, C, H, W) array, got shape "
+                             f"{images.shape}: save flattened rows reshaped (numpy: X.reshape(n, H, W))", inputs)
         try:
-            X = as_images(read_images(inputs))
+            X = as_images(images)
         except InputError as exc:
-            raise InputError(str(exc), inputs) from None
+            raise InputError(exc.what, inputs) from None
         Z = model.transform(X)
         written = write_embeddings(output, Z, np.arange(len(Z)))
         err.print(f"{X.shape[0]} images -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "
                   + ", ".join(map(str, written)), highlight=False)
         return
-    X, ids = _read_inputs(inputs, None)
+    if model.task == "dr" and Path(inputs).suffix.lower() in (".csv", ".tsv", ".txt"):
+        from genurl_graph.io import read_matrix
+
+        X = read_matrix(inputs)  # numbers only, as `genurl reduce` reads them
+        ids = np.arange(len(X))
+    else:
+        X, ids = _read_inputs(inputs, None)
     g = _read_edges(graph, ids)
     if model.task == "kd":
         Z = model.transform(X, graph=g)

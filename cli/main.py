@@ -10,8 +10,8 @@ from typing import Optional
 
 import typer
 
-from .common import (DEVICE, DIM, DIRECTED, ENCODER, EPOCHS, FEATURES, JSON, NODES, QUIET, SEED, _check_sizes,
-                     _model, _print_metrics, _progress_bar, _user_errors, _write_json, app, err, eval_app)
+from .common import (DEVICE, DIM, DIRECTED, ENCODER, EPOCHS, FEATURES, JSON, NODES, QUIET, SEED, _check_run,
+                     _check_sizes, _model, _print_metrics, _progress_bar, _user_errors, _write_json, app, err, eval_app)
 
 @app.command()
 @_user_errors
@@ -30,6 +30,7 @@ def embed(
 
     check_output_path(output)
     _check_sizes(dim, epochs)
+    _check_run(seed, device)
     start = time.perf_counter()
     graph = read_graph(edges, nodes=nodes, directed=directed, features=features)
     with _progress_bar("embedding", quiet) as bar:
@@ -56,6 +57,10 @@ def eval_nodes(
     """Node classification: a logistic-regression probe on frozen embeddings."""
     from genurl_graph.eval.tasks import node_classification
 
+    if json_out is not None:
+        from genurl_graph.io import check_output_path
+
+        check_output_path(json_out, (".json",))
     result = node_classification(embeddings, labels, split, random_splits, seeds, train_ratio)
     _print_metrics(f"node classification ({result['task']}, split {result['split']}, C={result['C']:g})",
                    result)
@@ -82,6 +87,7 @@ def eval_links(
 
         check_output_path(json_out, (".json",))
     _check_sizes(dim, epochs)
+    _check_run(seed, device)
     graph = read_graph(edges, nodes=nodes, directed=directed, features=features)
 
     def embed_fn(train_graph, split_seed):
@@ -103,6 +109,8 @@ def demo(
     from genurl_graph import GenURL, datasets
     from genurl_graph.eval import evaluate_links, linear_probe
 
+    _check_sizes(None, epochs)
+    _check_run(seed)
     data = datasets.load(dataset)
     start = time.perf_counter()
     with _progress_bar(f"{dataset}: embedding", quiet) as bar:

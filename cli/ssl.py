@@ -8,7 +8,8 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_sizes, _progress_bar, _row_labels,
+from .common import (DEVICE, JSON, QUIET, SEED, _check_outputs, _check_run, _check_sizes, _progress_bar,
+                     _row_labels,
                      _user_errors, _write_json, app, err, out)
 
 
@@ -55,6 +56,7 @@ def ssl(
 
     _check_outputs(output, save=save, json_out=json_out)
     _check_sizes(dim, epochs, refine)
+    _check_run(seed, device)
     if batch_size is not None and batch_size < 2:
         raise InputError(f"--batch-size must be at least 2, got {batch_size}")
     shape = _image_shape(image_shape)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import InputError
 from .graphs import Graph
 from .graphs.graph import _from_edges
 
@@ -44,10 +45,10 @@ def load(name: str, root: str | os.PathLike | None = None) -> Dataset:
     name = name.lower()
     folder = Path(root) if root else data_root() / name
     if name not in BUNDLED and root is None:
-        raise ValueError(f"unknown data set {name!r}: bundled are {', '.join(BUNDLED)}; "
+        raise InputError(f"unknown data set {name!r}: bundled are {', '.join(BUNDLED)}; "
                          "read other graphs with genurl_graph.read_graph(edge_list)")
     if not (folder / "edges.txt").exists():
-        raise FileNotFoundError(f"{folder}/edges.txt is missing: run "
+        raise InputError(f"{folder}/edges.txt is missing: run "
                                 f"`python datasets/convert_planetoid.py ../shared/data` to create it")
     edges = np.loadtxt(folder / "edges.txt", dtype=np.int64, comments="#", ndmin=2)
     labels = np.loadtxt(folder / "labels.txt", dtype=np.int64, comments="#")

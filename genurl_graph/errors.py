@@ -14,3 +14,8 @@ class InputError(ValueError):
         if self.path is not None:
             where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
         super().__init__(where + what)
+
+
+class TrainingDiverged(InputError, FloatingPointError):
+    """The loss became NaN or inf while training (badly scaled inputs, too high a learning
+    rate); shown by the CLI as one line, as bad input is."""

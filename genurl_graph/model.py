@@ -16,6 +16,28 @@ from .errors import InputError
 TASKS = ("ge", "dr", "kd", "ssl")
 
 
+def check_seed(seed) -> None:
+    """A seed is an integer in 0..2^32-1 (what numpy's and torch's generators take)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise InputError(f"the seed (random_state) must be an integer in 0..4294967295, got {seed!r}")
+
+
+def check_device(device) -> None:
+    """A torch device that this machine has: cpu, cuda or cuda:N (when torch sees CUDA)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(f"unknown device {str(device)[:40]!r}: use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {str(device)!r} asked for, but torch sees no CUDA device")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"device {str(device)!r} asked for, but torch sees {torch.cuda.device_count()} "
+                             "CUDA device(s)")
+    elif dev.type != "cpu":
+        raise InputError(f"device {str(device)!r} is not supported: use cpu, cuda or cuda:N")
+
+
 class GenURL:
     """Learn embeddings Z whose similarity Q_Z keeps the input similarity P_X (GenURL).
 
@@ -67,10 +89,12 @@ class GenURL:
                              f"untrained), got {self.epochs!r}")
         if self.refine is not None and self.refine < 0:
             raise InputError(f"refine must be >= 0 (epochs between refreshes), got {self.refine!r}")
-        if self.k is not None and self.k < 0:
-            raise InputError(f"k must be >= 0, got {self.k!r}")
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} asked for, but torch sees no CUDA device")
+        if self.k is not None and self.k < (1 if self.task in ("dr", "kd") else 0):
+            raise InputError(f"k must be >= {1 if self.task in ('dr', 'kd') else 0}, got {self.k!r}")
+        if self.hidden is not None and self.hidden < 1:
+            raise InputError(f"hidden must be at least 1, got {self.hidden!r}")
+        check_seed(self.random_state)
+        check_device(self.device)
 
     def _task(self):
         return importlib.import_module(f".tasks.{self.task}", __package__)

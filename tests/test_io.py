@@ -55,7 +55,7 @@ def test_self_loops_dropped(tmp_path):
     ("# only a comment\n", "no data lines"),
     ("0 1\n2\n", r"e.txt:2: expected 'source target \[weight\]', found one column"),
     ("0 1 1\n1 2 heavy\n", r"e.txt:2: weight 'heavy' is not a number"),
-    ("0 1 -1\n", r"e.txt:1: weight '-1' must be a positive"),
+    ("0 1 -1\n", r"e.txt:1: weight '-1' must be a finite number >= 0"),
     ("0 1\n1 2 3 4\n", r"e.txt:2: expected at most 3 columns"),
     ("1 1\n2 2\n", "no edges after removing self-loops"),
 ])

@@ -126,6 +126,12 @@ def test_cli_ssl_then_apply(tmp_path):
                               str(tmp_path / "g.npy")])
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(np.load(tmp_path / "g.npy"), F, atol=1e-5)
+    np.save(tmp_path / "flat.npy", X.reshape(len(X), -1))
+    np.save(tmp_path / "rgb.npy", np.stack([X] * 3, 1).astype(np.float32))
+    for name, says in (("flat.npy", "reshape"), ("rgb.npy", "1-channel images")):
+        res = runner.invoke(app, ["apply", str(tmp_path / "m.pt"), str(tmp_path / name), "-o", str(tmp_path / "h.npy")])
+        assert res.exit_code == 2 and says in res.output and "--image-shape" not in res.output, res.output
+        assert not (tmp_path / "h.npy").exists()
 
 
 def test_cli_ssl_errors_write_nothing(tmp_path):

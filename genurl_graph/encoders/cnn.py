@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InputError
+
 
 def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
     layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
@@ -41,7 +43,8 @@ class CNN(nn.Module):
         if x.dim() == 3:
             x = x.unsqueeze(1)
         if x.dim() != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"expected (n, {self.channels}, H, W) images, got shape {tuple(x.shape)}")
+            raise InputError(f"expected (n, {self.channels}, H, W) images (this model was trained on "
+                             f"{self.channels}-channel images), got shape {tuple(x.shape)}")
         return x.to(self.value_scale.device) / self.value_scale
 
     def fit_norm(self, images) -> "CNN":

@@ -6,13 +6,14 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..graphs import Graph
 
 
 def _dense_features(graph: Graph) -> np.ndarray:
     X = graph.features
     if X is None:
-        raise ValueError("this encoder needs node features")
+        raise InputError("this encoder needs node features")
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
@@ -66,7 +67,14 @@ def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) 
     del U
     if dim_svd < dim:
         Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd), dtype=Z.dtype)])
-    return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    # A row the SVD leaves at 0 (M empty there: e.g. no context above the PMI shift on a tiny
+    # graph) starts in a random direction: a table of equal rows gets no gradient and stays so.
+    norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    empty = norms[:, 0] <= 1e-12
+    if empty.any():
+        Z[empty] = np.random.default_rng(seed).normal(size=(int(empty.sum()), dim)).astype(Z.dtype)
+        norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    return (radius * Z / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0) -> np.ndarray:
@@ -116,7 +124,7 @@ class Table(nn.Module):
 
     def prepare(self, graph: Graph):
         if graph.num_nodes != self.num_nodes:
-            raise ValueError("a free embedding table cannot embed new nodes: use a feature encoder")
+            raise InputError("a free embedding table cannot embed new nodes: use a feature encoder")
         return None
 
     def forward(self, inputs=None) -> torch.Tensor:
@@ -138,7 +146,7 @@ class MLP(nn.Module):
                  dropout: float = 0.0):
         super().__init__()
         if norm not in ("l1", "standard", "none"):
-            raise ValueError(f"unknown norm {norm!r}: l1, standard or none")
+            raise InputError(f"unknown norm {norm!r}: l1, standard or none")
         self.in_dim, self.dim, self.hidden, self.layers, self.norm = in_dim, dim, hidden, layers, norm
         self.register_buffer("shift", torch.zeros(in_dim))
         self.register_buffer("scale", torch.ones(in_dim))
@@ -161,7 +169,7 @@ class MLP(nn.Module):
             (data.toarray() if sp.issparse(data) else np.asarray(data))
         X = X.astype(np.float32, copy=False)
         if X.ndim != 2 or X.shape[1] != self.in_dim:
-            raise ValueError(f"this MLP takes (n, {self.in_dim}) inputs, got shape {X.shape}")
+            raise InputError(f"this MLP takes (n, {self.in_dim}) inputs, got shape {X.shape}")
         if self.norm == "l1":
             X = X / np.maximum(np.abs(X).sum(1, keepdims=True), 1e-12)
         x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
@@ -235,7 +243,7 @@ def build_encoder(name: str, graph: Graph, dim: int, **kw) -> nn.Module:
     if name == "table":
         return Table(graph.num_nodes, dim, **kw)
     if graph.features is None:
-        raise ValueError(f"the {name!r} encoder needs node features; use 'table' for a graph without them")
+        raise InputError(f"the {name!r} encoder needs node features; use 'table' for a graph without them")
     in_dim = graph.features.shape[1]
     if name == "ppr":
         return Propagated(in_dim, dim, **kw)
@@ -243,5 +251,5 @@ def build_encoder(name: str, graph: Graph, dim: int, **kw) -> nn.Module:
         return Propagated(in_dim, dim, **{"alpha": 0.0, "hops": 3, **kw})
     classes = {"mlp": MLP, "gcn": GCN}
     if name not in classes:
-        raise ValueError(f"unknown encoder {name!r}: choose from table, ppr, sgc, {', '.join(classes)}")
+        raise InputError(f"unknown encoder {name!r}: choose from table, ppr, sgc, {', '.join(classes)}")
     return classes[name](in_dim, dim, **kw)

@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..errors import TrainingDiverged
 from ..kernels import resolve_backend
 from .loss import gkl_loss, nu_schedule
 
@@ -129,7 +130,9 @@ class Trainer:
                 sched.step()
             epoch_loss = total / max(count, 1)
             if not np.isfinite(epoch_loss):
-                raise FloatingPointError(f"the loss became {epoch_loss} at epoch {epoch + 1}: lower lr")
+                raise TrainingDiverged(f"training diverged: the loss became {epoch_loss} at epoch {epoch + 1}; "
+                                       "badly scaled inputs (standardise them) or too high a learning rate "
+                                       "(GenURL(lr=...)) do this")
             result.losses.append(epoch_loss)
             if self.progress is not None:
                 self.progress(epoch + 1, self.epochs, epoch_loss)

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InputError
 from ..graphs import Graph
 
 SCORES = ("neg_sqdist", "dot", "cosine")
@@ -41,12 +42,22 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.1, seed: int = 
     Returns the training graph (all nodes, the remaining edges) and
     ``{"val": (pos, neg), "test": (pos, neg)}``, each an (m, 2) array of node pairs.
     """
+    if not (0 <= val < 1 and 0 < test < 1 and val + test < 1):
+        raise InputError(f"held-out fractions must satisfy 0 <= val, 0 < test, val + test < 1; got val {val:g}, "
+                         f"test {test:g}")
     rng = np.random.default_rng(seed)
     sym = graph.symmetric()
     upper = sp.triu(sym, k=1).tocoo()
     pairs = np.stack([upper.row, upper.col], 1).astype(np.int64)
     perm = rng.permutation(len(pairs))
     n_val, n_test = int(round(val * len(pairs))), int(round(test * len(pairs)))
+    n = sym.shape[0]
+    if n_test < 1 or (val > 0 and n_val < 1) or len(pairs) - n_val - n_test < 1:
+        raise InputError(f"{len(pairs)} edges are too few to hold out {val:g} and {test:g} of them (each part "
+                         "needs at least one edge, and training one more)", graph.source)
+    if n * (n - 1) // 2 - len(pairs) < n_val + n_test:
+        raise InputError(f"the graph is too dense: {n * (n - 1) // 2 - len(pairs)} node pairs are not edges, "
+                         f"{n_val + n_test} are needed as negatives", graph.source)
     val_pos, test_pos = pairs[perm[:n_val]], pairs[perm[n_val:n_val + n_test]]
     train = pairs[perm[n_val + n_test:]]
     neg = _sample_non_edges(sym, n_val + n_test, rng)
@@ -90,11 +101,15 @@ def link_metrics(pos: np.ndarray, neg: np.ndarray, hits_at=(10, 50, 100)) -> dic
 def evaluate_links(graph: Graph, embed: Callable[[Graph, int], np.ndarray], seeds: int = 1,
                    val: float = 0.05, test: float = 0.1) -> dict:
     """Split, embed the training graph with ``embed(train_graph, seed)``, score; over ``seeds``."""
+    if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
+        raise InputError(f"seeds must be at least 1, got {seeds!r}")
     runs = []
     for seed in range(seeds):
         train_graph, held = split_edges(graph, val, test, seed)
         Z = embed(train_graph, seed)
-        best = max(SCORES, key=lambda how: link_metrics(score_pairs(Z, held["val"][0], how),
+        if not np.isfinite(Z).all():
+            raise InputError("the embedding of the training graph contains NaN or inf")
+        best = SCORES[0] if not len(held["val"][0]) else max(SCORES, key=lambda how: link_metrics(score_pairs(Z, held["val"][0], how),
                                                         score_pairs(Z, held["val"][1], how), ())["auc"])
         result = link_metrics(score_pairs(Z, held["test"][0], best), score_pairs(Z, held["test"][1], best))
         result["score"] = best

@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from ..errors import InputError
+
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
@@ -66,6 +68,38 @@ def _scores(y_true, out, multilabel) -> dict:
             "auroc": float(np.mean(auroc))}
 
 
+def _check_probe(Z, y, split, seeds, train_ratio, val_ratio) -> None:
+    """Refuse a probe whose numbers would mean nothing (one class, empty or overlapping parts)."""
+    if Z.ndim != 2 or len(Z) != len(y):
+        raise InputError(f"embeddings of shape {Z.shape} for {len(y)} labels")
+    if not np.isfinite(Z).all():
+        raise InputError("the embeddings contain NaN or inf")
+    if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
+        raise InputError(f"seeds must be at least 1, got {seeds!r}")
+    if y.ndim == 1 and len(np.unique(y)) < 2:
+        raise InputError(f"the labels hold one class only ({len(y)} nodes): a probe needs at least two")
+    if y.ndim == 2 and (y.sum(0) > 0).sum() < 2:
+        raise InputError("the labels hold one class only: a probe needs at least two")
+    if split is None:
+        if not 0 < train_ratio < 1:
+            raise InputError(f"the train ratio must be in (0, 1), got {train_ratio:g}")
+        if not 0 <= val_ratio < 1 or train_ratio + val_ratio >= 1:
+            raise InputError(f"train ratio {train_ratio:g} + validation ratio {val_ratio:g} leave no test nodes")
+        return
+    parts = {k: np.asarray(split[k], dtype=np.int64) for k in ("train", "val", "test")}
+    for k, idx in parts.items():
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(y)):
+            raise InputError(f"the split's {k} part points outside the {len(y)} labelled rows")
+        if len(np.unique(idx)) != len(idx):
+            raise InputError(f"the split's {k} part lists a node twice")
+    if not len(parts["train"]) or not len(parts["test"]):
+        raise InputError("the split needs at least one train and one test node")
+    for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
+        both = np.intersect1d(parts[a], parts[b])
+        if len(both):
+            raise InputError(f"the split's {a} and {b} parts share {len(both)} nodes: they must be disjoint")
+
+
 def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds: int = 5,
                  train_ratio: float = 0.5, val_ratio: float = 0.1, Cs=DEFAULT_CS) -> dict:
     """Probe ``Z`` (n, d) with labels ``y`` ((n,) class ids, or (n, c) multi-hot) over ``seeds``.
@@ -74,8 +108,10 @@ def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds:
     draws a stratified split of ``train_ratio`` / ``val_ratio`` / rest. Returns per-metric mean
     and std, the chosen C, and the per-seed values.
     """
-    Z = _normalise(Z)
+    Z = np.asarray(Z)
     y = np.asarray(y)
+    _check_probe(Z, y, split, seeds, train_ratio, val_ratio)
+    Z = _normalise(Z)
     multilabel = y.ndim == 2
     main = "macro_f1" if multilabel else "accuracy"
     runs, chosen = [], []
@@ -86,6 +122,13 @@ def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds:
             train, val, test = (np.asarray(split[k]) for k in ("train", "val", "test"))
         else:
             train, val, test = _random_split(y, train_ratio, val_ratio, rng)
+        if len(test) == 0:
+            raise InputError(f"no test nodes: {len(y)} labelled nodes are too few for a "
+                             f"{train_ratio:g}/{val_ratio:g}/rest split")
+        if len(np.unique(y[train] if y.ndim == 1 else y[train].argmax(1))) < 2 and not multilabel:
+            raise InputError("the training nodes hold one class only: a probe needs at least two")
+        if C_fixed is None and len(val) == 0:
+            C_fixed = 1.0  # no validation nodes to choose C on: the default of scikit-learn
         if C_fixed is None:  # C chosen on the first seed's validation nodes, then kept
             best = None
             for C in Cs:

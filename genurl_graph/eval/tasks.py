@@ -12,10 +12,15 @@ from .nodes import linear_probe
 
 
 def _read_split(path: Path, ids, labels: gio.Labels) -> dict:
+    path = gio._existing_file(path)
     try:
-        raw = json.loads(Path(path).read_text())
+        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k, []), list) for k in ("train", "val", "test")):
+        raise InputError("the split must be a JSON object {\"train\": [...], \"val\": [...], \"test\": [...]}", path)
     missing = {"train", "val", "test"} - set(raw)
     if missing:
         raise InputError(f"the split needs train, val and test lists (missing {', '.join(sorted(missing))})",
@@ -30,6 +35,11 @@ def _read_split(path: Path, ids, labels: gio.Labels) -> dict:
         if unlabelled:
             raise InputError(f"{len(unlabelled)} {part} nodes have no label (first: row {unlabelled[0]})", path)
         split[part] = np.array([pos_of_row[int(r)] for r in rows], dtype=np.int64)
+    for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
+        both = np.intersect1d(split[a], split[b])
+        if len(both):
+            raise InputError(f"the {a} and {b} lists share {len(both)} nodes (first: "
+                             f"{gio.show(ids[labels.rows[both[0]]])}): they must be disjoint", path)
     return split
 
 
