@@ -145,3 +145,14 @@ def test_cli_demo_and_eval_ogb_agree(tmp_path, ogb_root, no_network):
                               "-o", str(tmp_path / "ddi.npy")])
     assert res.exit_code == 2 and "error:" in res.output and "ogbl_ddi/" in res.output
     assert not (tmp_path / "ddi.npy").exists()
+
+
+def test_ogb_is_imported_without_its_online_version_check():
+    import subprocess
+    import sys
+
+    code = ("import sys, threading; from genurl_graph import datasets; datasets.ogb_meta('ogbn-arxiv'); "
+            "datasets.import_ogb('ogb.linkproppred'); "
+            "print('ogb' in sys.modules, 'outdated' in sys.modules, threading.active_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False", "1"]  # ogb loaded; no `outdated`, no thread asking PyPI
