@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from .common import QUIET, SEED, _progress_bar, _user_errors, app, err, out
+from .common import QUIET, SEED, _progress_bar, _user_errors, app, out
 
 
 def _pixels(size: str) -> tuple[int, int]:
