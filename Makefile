@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/genurl demo --dataset cora
+	$(BIN)/genurl demo --dataset cora --plot cora-demo.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -102,16 +102,32 @@ def eval_links(
 @app.command()
 @_user_errors
 def demo(
-    dataset: str = typer.Option("cora", "--dataset", help="Bundled data set: cora or citeseer."),
+    dataset: str = typer.Option("cora", "--dataset", help="Bundled data set (cora, citeseer) or an OGB set "
+                                "under --root (ogbn-arxiv, ogbl-collab, ...: OGB's split and Evaluator)."),
     epochs: Optional[int] = EPOCHS, seed: int = SEED, quiet: bool = QUIET,
+    root: Optional[Path] = typer.Option(None, "--root", help="Folder holding OGB's data sets (ROOT/ogbn_arxiv/...); "
+                                        "nothing is downloaded."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the embedding (.npy, .csv, .parquet)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the embedding in 2-D by class (.png)."),
 ):
-    """Embed a bundled data set, then report node classification and link prediction."""
+    """Embed a data set, then report node classification and link prediction (OGB sets: OGB's own)."""
     from genurl_graph import GenURL, datasets
     from genurl_graph.eval import evaluate_links, linear_probe
 
     _check_sizes(None, epochs)
     _check_run(seed)
-    data = datasets.load(dataset)
+    from genurl_graph.io import check_output_path
+
+    from .ogb import finish_demo, ogb_demo
+
+    if output is not None:
+        check_output_path(output)
+    if plot is not None:
+        check_output_path(plot, (".png",))
+    if dataset.lower().startswith(("ogbn-", "ogbl-")):
+        ogb_demo(dataset, root, epochs, seed, quiet, output, plot)
+        return
+    data = datasets.load(dataset, root)
     start = time.perf_counter()
     with _progress_bar(f"{dataset}: embedding", quiet) as bar:
         model = GenURL(epochs=epochs, random_state=seed, progress=bar).fit(data.graph)
@@ -125,6 +141,7 @@ def demo(
 
     links = evaluate_links(data.graph, embed_fn)
     _print_metrics(f"{dataset}: link prediction, 85/5/10 edge split", links)
+    finish_demo(dataset, model.embeddings_, data, output, plot, seed, quiet)
 
 
 from . import tasks_commands  # noqa: E402,F401  (registers reduce, distill, apply, ssl)
