@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-.PHONY: install demo test bench bench-structure bench-kd bench-dr bench-ssl clean
+.PHONY: install demo test bench bench-structure bench-kd bench-dr bench-ssl clean test-dist
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -60,3 +60,8 @@ bench-ssl: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-pecanpy .venv-prone .pytest_cache
+
+# Two emulated machines (network namespaces, private /dev/shm; needs root): genurl partition +
+# embed-dist started as DGL's launcher starts them, against a single-process genurl embed.
+test-dist: $(STAMP)
+	GENURL_TEST_DIST=1 $(BIN)/python -m pytest -q tests/test_distributed.py

@@ -1,0 +1,220 @@
+"""Distributed GenURL (DistDGL) on 2 emulated machines against one process, same settings.
+
+    sudo .venv/bin/python benchmarks/distributed.py                 # 10^5-node SBM and BlogCatalog
+    sudo .venv/bin/python benchmarks/distributed.py --cases blogcatalog
+
+Each case: (1) `genurl embed`'s pipeline in one process (GenURL(task="ge").fit, then the
+embedding written); (2) `genurl partition` (P_X, spectral start, METIS into 2) in one process;
+(3) `genurl embed-dist` on 2 machines emulated by network namespaces with private /dev/shm
+(genurl_graph.distributed.emulate: one server + one trainer each, started with the commands DGL's
+launcher runs). Memory is the summed PSS of a machine's processes (of the one process for (1)
+and (2)), sampled every 0.1 s. Quality: the linear probe on the planted communities (SBM:
+accuracy, 3 random 50/10/40 splits over 20,000 sampled nodes, as benchmarks/scale.py) or
+BlogCatalog's labels (macro-F1, one-vs-rest, 50 % train, 5 splits, as benchmarks/ge.py).
+Wall times: the process-start share of the distributed run is everything but the training and
+the writing (interpreter and imports, DGL's connect, opening the partitions). Needs root.
+Prints a table and writes benchmarks/results/distributed.json.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BLOG = Path("/work/shared/data/node2vec-graphs")
+
+
+def make_case(name: str, work: Path, args) -> dict:
+    """Edge and label files of a case in ``work``, and the settings both runs use."""
+    work.mkdir(parents=True, exist_ok=True)
+    if name == "sbm":
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from scale import sbm_edges
+
+        src, dst, labels = sbm_edges(args.sbm_nodes, 10, 10.0, 0.3, args.seed)
+        np.savetxt(work / "edges.txt", np.stack([src, dst], 1), fmt="%d")
+        (work / "nodes.txt").write_text("".join(f"{i}\n" for i in range(args.sbm_nodes)))
+        np.save(work / "labels.npy", labels)
+        return {"edges": str(work / "edges.txt"), "nodes": str(work / "nodes.txt"), "dim": args.sbm_dim,
+                "walks_per_node": args.walks, "walk_length": args.walk_length, "window": args.window}
+    if name == "blogcatalog":
+        shutil.copy(BLOG / "BlogCatalog.edg", work / "edges.txt")
+        shutil.copy(BLOG / "BlogCatalog.labels.tsv", work / "labels.txt")
+        return {"edges": str(work / "edges.txt"), "nodes": None, "dim": None, "walks_per_node": None,
+                "walk_length": None, "window": None}
+    raise SystemExit(f"unknown case {name}")
+
+
+def child_single(case: dict, out: str) -> dict:
+    """In a child process: `genurl embed`'s pipeline (read, fit, write)."""
+    from genurl_graph import GenURL, read_graph
+    from genurl_graph.io import write_embeddings
+
+    t0 = time.perf_counter()
+    graph = read_graph(case["edges"], nodes=case["nodes"])
+    kw = {k: case[k] for k in ("walks_per_node", "walk_length", "window") if case[k] is not None}
+    model = GenURL(task="ge", dim=case["dim"], random_state=0, **kw).fit(graph)
+    t_fit = time.perf_counter()
+    write_embeddings(out, model.embeddings_, graph.ids)
+    return {"seconds": time.perf_counter() - t0, "train_seconds": model.history_.seconds,
+            "epochs": len(model.history_.losses), "px_edges": int(model.affinity_.P.nnz),
+            "fit_seconds": t_fit - t0}
+
+
+def child_partition(case: dict, out: str) -> dict:
+    from genurl_graph import read_graph
+    from genurl_graph.distributed import partition
+
+    t0 = time.perf_counter()
+    graph = read_graph(case["edges"], nodes=case["nodes"])
+    s = partition(graph, out, 2, dim=case["dim"], walks_per_node=case["walks_per_node"],
+                  walk_length=case["walk_length"], window=case["window"])
+    return {"seconds": time.perf_counter() - t0, "cut_fraction": s["cut_fraction"], "px_edges": s["num_px_edges"],
+            "part_sizes": s["part_sizes"], "epochs": s["epochs"]}
+
+
+def in_child(kind: str, case: dict, out: str) -> dict:
+    """Run ``kind`` in a fresh process; its result, wall seconds and peak memory (PSS sampled,
+    and the kernel's peak RSS)."""
+    from genurl_graph.distributed.emulate import MemorySampler
+
+    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, json.dumps(case), out], stdout=subprocess.PIPE,
+                            text=True)
+    sampler = MemorySampler([lambda: [proc.pid]], 0.1)
+    t0 = time.time()
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.time() - t0
+    sampler.stop()
+    text = proc.stdout.read()
+    if status != 0:
+        raise SystemExit(f"{kind} failed (status {status})")
+    result = json.loads(text.strip().splitlines()[-1])
+    return {**result, "wall": wall, "peak_pss_bytes": sampler.peaks[0], "peak_rss_bytes": usage.ru_maxrss * 1024}
+
+
+def run_dist(work: Path, timeout: float) -> dict:
+    from genurl_graph.distributed.emulate import Cluster, launch_commands
+
+    py = Path(sys.executable).parent / "python3"
+    summary = work / "dist_summary.json"
+    udf = f"{py} -m genurl_graph.cli embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
+    with Cluster(2) as cluster:
+        ip_config = cluster.write_ip_config(work / "ip_config.txt")
+        machines = launch_commands(cluster.hosts, work / "parts" / "genurl.json", ip_config, udf)
+        logs = [open(work / f"machine{i}.log", "w") for i in range(2)]
+        result = cluster.run(machines, work, logs, timeout=timeout)
+        for log in logs:
+            log.close()
+    if result["returncodes"] != [0, 0]:
+        raise SystemExit(f"distributed run failed: {result['returncodes']}, see {work}/machine*.log")
+    s = json.loads(summary.read_text())
+    outside = result["wall"] - s["seconds"]["train"] - s["seconds"]["write"]
+    return {"wall": result["wall"], "peak_pss_bytes": result["peak_bytes"], "summary": s,
+            "start_share": outside / result["wall"]}
+
+
+def quality(name: str, work: Path, emb: Path, args) -> dict:
+    if name == "sbm":
+        from genurl_graph.eval import linear_probe
+        from genurl_graph.io import read_embeddings
+
+        Z, ids = read_embeddings(emb)
+        labels = np.load(work / "labels.npy")
+        assert ids is None or list(map(int, ids[:5])) == [0, 1, 2, 3, 4]
+        rows = np.random.default_rng(args.seed).choice(len(Z), min(len(Z), 20000), replace=False)
+        m = linear_probe(Z[rows], labels[rows], seeds=3)["metrics"]["accuracy"]
+        return {"metric": "accuracy", "mean": m["mean"], "std": m["std"]}
+    from genurl_graph.eval.tasks import node_classification
+
+    m = node_classification(emb, work / "labels.txt", None, True, 5, 0.5)["metrics"]["macro_f1"]
+    return {"metric": "macro_f1", "mean": m["mean"], "std": m["std"]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default="sbm,blogcatalog")
+    parser.add_argument("--sbm-nodes", type=int, default=100_000)
+    parser.add_argument("--sbm-dim", type=int, default=32, help="as benchmarks/scale.py")
+    parser.add_argument("--walks", type=int, default=2, help="SBM walks per node (scale.py's setting)")
+    parser.add_argument("--walk-length", type=int, default=20)
+    parser.add_argument("--window", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds for a distributed run")
+    parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "distributed_work"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "distributed.json"))
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, case, out = args.child
+        fn = child_single if kind == "single" else child_partition
+        print(json.dumps(fn(json.loads(case), out)))
+        return
+    rows = []
+    for name in args.cases.split(","):
+        work = Path(args.work) / name
+        shutil.rmtree(work, ignore_errors=True)
+        case = make_case(name, work, args)
+        print(f"[{name}] single process ...", flush=True)
+        single = in_child("single", case, str(work / "single.npy"))
+        print(f"[{name}] partition ...", flush=True)
+        part = in_child("partition", case, str(work / "parts"))
+        print(f"[{name}] 2 emulated machines ...", flush=True)
+        dist = run_dist(work, args.timeout)
+        row = {"case": name, "single": single, "partition": part, "dist": dist,
+               "q_single": quality(name, work, work / "single.npy", args),
+               "q_dist": quality(name, work, work / "dist.npy", args)}
+        ids_single = (work / "single.nodes.txt").read_text()
+        row["same_id_order"] = ids_single == (work / "dist.nodes.txt").read_text()
+        # extrapolation: training cost per P_X edge, one process vs per trainer with k machines
+        s = dist["summary"]
+        row["per_edge_single_s"] = single["train_seconds"] / single["px_edges"]
+        row["per_edge_trainer_s"] = s["seconds"]["train"] / s["edges_per_trainer"]
+        row["dist_fixed_s"] = dist["wall"] - s["seconds"]["train"]
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k not in ("dist",)}, indent=1), flush=True)
+    print()
+    print(f"{'case':<12} {'run':<22} {'quality %':>14} {'wall s':>8} {'train s':>8} {'start share':>11} "
+          f"{'peak MB / machine':>18}")
+    for r in rows:
+        q1, q2 = r["q_single"], r["q_dist"]
+        s = r["dist"]["summary"]
+        print(f"{r['case']:<12} {'1 process':<22} {100 * q1['mean']:>8.2f} ± {100 * q1['std']:.2f} "
+              f"{r['single']['wall']:>8.1f} {r['single']['train_seconds']:>8.1f} {'':>11} "
+              f"{r['single']['peak_pss_bytes'] / 2**20:>18.0f}")
+        print(f"{'':<12} {'partition (1 process)':<22} {'':>14} {r['partition']['wall']:>8.1f} {'':>8} {'':>11} "
+              f"{r['partition']['peak_pss_bytes'] / 2**20:>18.0f}")
+        print(f"{'':<12} {'2 machines':<22} {100 * q2['mean']:>8.2f} ± {100 * q2['std']:.2f} "
+              f"{r['dist']['wall']:>8.1f} {s['seconds']['train']:>8.1f} {100 * r['dist']['start_share']:>10.1f}% "
+              f"{' / '.join(f'{b / 2**20:.0f}' for b in r['dist']['peak_pss_bytes']):>18}")
+        ratio = max(r["dist"]["peak_pss_bytes"]) / r["single"]["peak_pss_bytes"]
+        print(f"{'':<12} quality {q1['metric']} difference {100 * (q2['mean'] - q1['mean']):+.2f} points; "
+              f"peak per machine / single = {ratio:.2f}; ids in the same order: {r['same_id_order']}")
+        r["peak_ratio"] = ratio
+        a, c, f = r["per_edge_single_s"], r["per_edge_trainer_s"], r["dist_fixed_s"]
+        # 4 machines: fixed cost f + c * E / 4 against a * E (training only; both build P_X once)
+        r["break_even_px_edges_4"] = f / (a - c / 4) if a > c / 4 else None
+        be = r["break_even_px_edges_4"]
+        print(f"{'':<12} train s per P_X edge: 1 process {a * 1e6:.2f} us, a trainer {c * 1e6:.2f} us; fixed "
+              f"{f:.1f} s; 4 machines beat one from "
+              + (f"{be:.3g} P_X edges" if be else "never (a trainer is slower per edge than 4x one process)"))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"cores": os.cpu_count(), "args": vars(args), "rows": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
