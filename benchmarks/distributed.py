@@ -114,7 +114,8 @@ def run_dist(work: Path, timeout: float) -> dict:
     udf = f"{py} -m genurl_graph.cli embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
     with Cluster(2) as cluster:
         ip_config = cluster.write_ip_config(work / "ip_config.txt")
-        machines = launch_commands(cluster.hosts, work / "parts" / "genurl.json", ip_config, udf)
+        # each emulated machine gets one of the host's cores: one torch thread per trainer
+        machines = launch_commands(cluster.hosts, work / "parts" / "genurl.json", ip_config, udf, omp_threads=1)
         logs = [open(work / f"machine{i}.log", "w") for i in range(2)]
         result = cluster.run(machines, work, logs, timeout=timeout)
         for log in logs:

@@ -139,7 +139,7 @@ def test_two_emulated_machines_match_one_process(tmp_path):
     udf = f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}"
     with Cluster(2) as cluster:
         ip_config = cluster.write_ip_config(tmp_path / "ip_config.txt")
-        machines = launch_commands(cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf)
+        machines = launch_commands(cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf, omp_threads=1)
         logs = [open(tmp_path / f"machine{i}.log", "w") for i in range(2)]
         result = cluster.run(machines, tmp_path, logs, timeout=900)
     for log in logs:

@@ -24,10 +24,12 @@ SUBNET = "10.231.0"
 
 
 def launch_commands(hosts: list[str], part_config, ip_config, udf_command: str, num_trainers: int = 1,
-                    num_servers: int = 1, master_port: int = 1234, graph_format: str = "csc") -> list[list[str]]:
-    """For each machine, the shell commands DGL's launcher runs there: ``num_servers`` servers,
-    then the trainers, ``udf_command`` (which must name python) wrapped in
-    ``torch.distributed.launch`` as launch.py wraps it."""
+                    num_servers: int = 1, master_port: int = 1234, graph_format: str = "csc",
+                    omp_threads: int | None = None) -> list[list[str]]:
+    """For each machine, the shell commands DGL's launcher runs there: ``num_servers`` servers
+    (one OMP thread each, launch.py's default), then the trainers, ``udf_command`` (which must
+    name python) wrapped in ``torch.distributed.launch`` as launch.py wraps it; launch.py passes
+    the caller's ``OMP_NUM_THREADS`` on to the trainers: ``omp_threads``."""
     num_clients = num_trainers * len(hosts)
     common = (f"DGL_NUM_SERVER={num_servers} DGL_NUM_CLIENT={num_clients} DGL_CONF_PATH={shlex.quote(str(part_config))} "
               f"DGL_IP_CONFIG={shlex.quote(str(ip_config))} DGL_NUM_SAMPLER=0 DGL_GRAPH_FORMAT={graph_format} "
@@ -46,7 +48,8 @@ def launch_commands(hosts: list[str], part_config, ip_config, udf_command: str, 
                 break
         else:
             raise ValueError("DGL's launcher only starts commands that name python")
-        cmds.append(f"DGL_DIST_MODE=distributed DGL_ROLE=client DGL_GROUP_ID=0 {common} {trainer}")
+        omp = f"OMP_NUM_THREADS={omp_threads} " if omp_threads else ""
+        cmds.append(f"DGL_DIST_MODE=distributed DGL_ROLE=client DGL_GROUP_ID=0 {omp}{common} {trainer}")
         machines.append(cmds)
     return machines
 

@@ -118,6 +118,7 @@ def embed(output, part_config=None, ip_config=None, epochs: int | None = None, s
 
 
 def _stage(what: str) -> None:
+    """With GENURL_DIST_DEBUG set: each stage of a trainer, with its time, on stderr."""
     if os.environ.get("GENURL_DIST_DEBUG"):
         import sys
 
@@ -189,15 +190,14 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
             k = len(s)
             loss = gkl_loss(z, inv[:k], inv[k:2 * k], w, inv[2 * k:], nu_e, negatives, backend)
             loss.backward()
-            _stage(f"backward {epoch}")
             opt.step()
-            _stage(f"step {epoch}")
             total += torch.tensor([loss.item() * k, k], dtype=torch.float64)
         dist.all_reduce(total)
         epoch_loss = float(total[0] / max(total[1], 1))
         if not np.isfinite(epoch_loss):
             raise FloatingPointError(f"the loss became {epoch_loss} at epoch {epoch + 1}: lower lr")
         losses.append(epoch_loss)
+        _stage(f"epoch {epoch + 1} loss {epoch_loss:.4f}")
         if progress is not None:
             progress(epoch + 1, epochs, epoch_loss)
     return {"losses": losses, "epochs": epochs, "steps_per_epoch": steps, "batch_per_trainer": batch,
