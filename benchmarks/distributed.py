@@ -166,7 +166,7 @@ def main():
         return
     rows = []
     for name in args.cases.split(","):
-        work = Path(args.work) / name
+        work = Path(args.work).resolve() / name  # the machines cd elsewhere: absolute paths
         shutil.rmtree(work, ignore_errors=True)
         case = make_case(name, work, args)
         print(f"[{name}] single process ...", flush=True)
