@@ -3,11 +3,28 @@
     >>> from genurl_graph import GenURL, datasets
     >>> data = datasets.load("cora")
     >>> Z = GenURL(task="ge", dim=128).fit_transform(data.graph)
+
+The names below are imported on first use (PEP 562), so ``import genurl_graph.errors`` (the
+command line's start) does not import torch.
 """
-from . import datasets
+import importlib
+
 from .errors import InputError
-from .graphs import Graph, as_graph, read_graph
-from .model import GenURL
 
 __version__ = "0.1.0"
 __all__ = ["GenURL", "Graph", "InputError", "as_graph", "read_graph", "datasets", "__version__"]
+_LAZY = {"GenURL": ".model", "Graph": ".graphs", "as_graph": ".graphs", "read_graph": ".graphs",
+         "datasets": ".datasets"}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name], __name__)
+    value = module if name == "datasets" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
