@@ -31,6 +31,10 @@ import argparse
 import os
 import sys
 
+# this folder holds ssl.py, which would shadow the standard library's ssl (imported by joblib,
+# hence by scikit-learn) when this file runs as a script
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 
 def _threads_from_argv(default: int = 2) -> int:
     for i, a in enumerate(sys.argv):

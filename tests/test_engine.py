@@ -67,19 +67,41 @@ def test_fused_sampled_loss_matches_autograd():
     src[:5] = dst[:5]  # self-loops; repeated pairs occur by chance
     p = torch.from_numpy(rng.random(E))
     pool = torch.from_numpy(rng.integers(0, n, 16))
-    for dtype in (torch.float32, torch.float64):
+    for dtype, nu in ((torch.float32, 0.5), (torch.float64, 0.5), (torch.float32, 1.0), (torch.float64, 1.0)):
         z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
         z0[3] = z0[7]  # a coincident pair: q = 1, the clamped push
         z_fused = z0.clone().requires_grad_()
         z_ref = z0.clone().requires_grad_()
-        fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, 0.5, 7.0, form="sampled")
+        fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, nu, 7.0, form="sampled")
         old, L.FUSED_MAX_DIM = L.FUSED_MAX_DIM, 0  # force the autograd expression
         try:
-            ref = L.gkl_loss(z_ref, src, dst, p.to(dtype), pool, 0.5, 7.0, form="sampled")
+            ref = L.gkl_loss(z_ref, src, dst, p.to(dtype), pool, nu, 7.0, form="sampled")
         finally:
             L.FUSED_MAX_DIM = old
         (3 * fused).backward()
         (3 * ref).backward()
+        tol = 1e-5 if dtype == torch.float32 else 1e-10
+        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
+        torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+
+
+def test_fused_normalized_loss_matches_autograd():
+    from genurl_graph.engine import loss as L
+
+    rng = np.random.default_rng(1)
+    n, E = 40, 300
+    src = torch.from_numpy(rng.integers(0, n, E))
+    dst = torch.from_numpy(rng.integers(0, n, E))
+    p = torch.from_numpy(rng.random(E))
+    pool = torch.from_numpy(rng.integers(0, n, 16))
+    for dtype, nu in ((torch.float32, 0.5), (torch.float64, 0.5), (torch.float64, 1.0)):
+        z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
+        z_fused = z0.clone().requires_grad_()
+        z_ref = z0.clone().requires_grad_()
+        fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, nu, 3.0, "torch", "normalized")
+        ref = L._normalized(z_ref, src, dst, p.to(dtype), pool, nu, 3.0, "torch")
+        (2 * fused).backward()
+        (2 * ref).backward()
         tol = 1e-5 if dtype == torch.float32 else 1e-10
         torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
         torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)

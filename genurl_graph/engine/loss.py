@@ -45,6 +45,8 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     of P with ``form="sampled"``)."""
     if form not in FORMS:
         raise ValueError(f"unknown loss form {form!r}: {', '.join(FORMS)}")
+    if form == "normalized" and z.shape[1] <= FUSED_MAX_DIM:
+        return _NormalizedLoss.apply(z, src, dst, p, pool, float(nu), float(negatives))
     if form == "normalized":
         return _normalized(z, src, dst, p, pool, nu, negatives, backend)
     if form == "sampled" and z.shape[1] <= FUSED_MAX_DIM:
@@ -109,13 +111,63 @@ class _SampledLoss(torch.autograd.Function):
             w = torch.bincount(src, weights=p, minlength=zd.shape[0])[sources].to(zd.dtype)
             a, b = zd[sources], zd[pool]
             d2b = block_sqdist(a, b)
-            q = torch.exp(-c * torch.log1p(d2b / nu))
-            one_minus = 1 - q
-            ok = one_minus > _EPS
-            one_minus = torch.where(ok, one_minus, torch.full_like(one_minus, _EPS))
-            loss = loss - negatives * (w * torch.log(one_minus).mean(1)).sum()
-            W = torch.where(ok, -(q * c) / ((nu + d2b) * one_minus), torch.zeros_like(q))
+            if nu == 1.0:  # Cauchy: 1 - q = d2 / (1 + d2), the same terms in a third of the passes
+                ok = d2b > _EPS / (1 - _EPS)
+                d2c = d2b.clamp_(min=_EPS / (1 - _EPS))
+                one_plus = d2c + 1
+                loss = loss - negatives * (w * (torch.log(d2c) - torch.log(one_plus)).mean(1)).sum()
+                W = (d2c * one_plus).reciprocal_().neg_().mul_(ok)
+            else:
+                q = torch.exp(-c * torch.log1p(d2b / nu))
+                one_minus = 1 - q
+                ok = one_minus > _EPS
+                one_minus = torch.where(ok, one_minus, torch.full_like(one_minus, _EPS))
+                loss = loss - negatives * (w * torch.log(one_minus).mean(1)).sum()
+                W = torch.where(ok, -(q * c) / ((nu + d2b) * one_minus), torch.zeros_like(q))
             W = W * (negatives / len(pool) * w).unsqueeze(1)
+            grad.index_add_(0, sources, 2 * (W.sum(1, keepdim=True) * a - W @ b))
+            grad.index_add_(0, pool, 2 * (W.sum(0).unsqueeze(1) * b - W.T @ a))
+        ctx.save_for_backward(grad / n_edges)
+        return loss / n_edges
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (grad,) = ctx.saved_tensors
+        return grad_out * grad, None, None, None, None, None, None
+
+
+class _NormalizedLoss(torch.autograd.Function):
+    """The ``normalized`` form with its gradient in closed form (as :class:`_SampledLoss`).
+
+    With s_ik = q_ik / sum_{k' in pool, k' != i} q_ik' (the softmax of log q over the pool),
+    d/d d2_ik of mass_i log sum_k q_ik is -mass_i s_ik c / (nu + d2_ik): for nu = 1, t-SNE's
+    repulsion q_ik^2 / Z_i with Z normalised per source. Agrees with autograd on
+    :func:`_normalized` (tests/test_engine.py).
+    """
+
+    @staticmethod
+    def forward(ctx, z, src, dst, p, pool, nu, negatives):
+        zd = z.detach()
+        n_edges = max(len(src), 1)
+        c = (nu + 1.0) / 2.0
+        diff = zd[src] - zd[dst]
+        d2 = (diff * diff).sum(1)
+        loss = (p * c * torch.log1p(d2 / nu)).sum()
+        g = (p * (2 * c) / (nu + d2)).unsqueeze(1) * diff
+        grad = torch.zeros_like(zd)
+        grad.index_add_(0, src, g)
+        grad.index_add_(0, dst, -g)
+        if negatives > 0 and len(pool):
+            mass = torch.bincount(src, weights=p, minlength=zd.shape[0]).to(zd.dtype)
+            sources = mass.nonzero().squeeze(1)
+            a, b = zd[sources], zd[pool]
+            d2b = block_sqdist(a, b)
+            logits = torch.log1p(d2b / nu).mul_(-c)
+            logits.masked_fill_(sources[:, None] == pool[None, :], float("-inf"))
+            lse = torch.logsumexp(logits, 1, keepdim=True)
+            w = negatives * mass[sources]
+            loss = loss + (w * lse.squeeze(1)).sum()
+            W = logits.sub_(lse).exp_().mul_(-c).div_(d2b.add_(nu)).mul_(w.unsqueeze(1))
             grad.index_add_(0, sources, 2 * (W.sum(1, keepdim=True) * a - W @ b))
             grad.index_add_(0, pool, 2 * (W.sum(0).unsqueeze(1) * b - W.T @ a))
         ctx.save_for_backward(grad / n_edges)
