@@ -37,7 +37,6 @@ def reduce(
     seed: int = SEED, device: str = DEVICE, quiet: bool = QUIET, json_out: Optional[Path] = JSON,
 ):
     """Reduce a data matrix to --dim columns: kNN graph, P_X, GenURL layout (free or parametric)."""
-    from genurl_graph import GenURL
     from genurl_graph import io as gio
     from genurl_graph.errors import InputError
 
@@ -53,6 +52,8 @@ def reduce(
     start = time.perf_counter()
     X = gio.read_matrix(data)
     y = _row_labels(labels, X.shape[0], "rows")
+    from genurl_graph import GenURL  # torch: imported once the input is known to be good
+
     with _progress_bar("reducing", quiet) as bar:
         model = GenURL(task="dr", dim=dim, parametric=parametric, metric=metric, k=k, epochs=epochs,
                        refine=refine, random_state=seed, device=device, progress=bar).fit(X)

@@ -85,10 +85,10 @@ def distill(
     seed: int = SEED, device: str = DEVICE, quiet: bool = QUIET,
 ):
     """Teach a student encoder the teacher's neighbourhoods (no labels) and save it."""
-    from genurl_graph import GenURL
     from genurl_graph.errors import InputError
     from genurl_graph.io import check_output_path, read_embeddings, write_embeddings
-    from genurl_graph.tasks.kd import STUDENTS
+
+    STUDENTS = ("mlp", "gcn")  # genurl_graph.tasks.kd.STUDENTS, without importing torch to check a flag
 
     check_output_path(output, (".pt",))
     if embed_out is not None:
@@ -109,6 +109,8 @@ def distill(
     T, ids = read_embeddings(teacher)
     X, ids = _read_inputs(inputs, ids)
     g = _read_edges(graph, ids)
+    from genurl_graph import GenURL
+
     with _progress_bar("distilling", quiet) as bar:
         model = GenURL(task="kd", student=student, dim=dim, epochs=epochs, k=k, hidden=hidden, metric=metric,
                        random_state=seed, device=device, progress=bar)
@@ -134,12 +136,13 @@ def apply(
     device: str = DEVICE,
 ):
     """Embed new rows with a saved model (an mlp student needs no graph and no teacher)."""
-    from genurl_graph import GenURL
     from genurl_graph.errors import InputError
     from genurl_graph.io import check_output_path, write_embeddings
 
     check_output_path(output)
     _check_run(None, device)
+    from genurl_graph import GenURL
+
     model = GenURL.load(model_file, device=device)
     start = time.perf_counter()
     if model.task == "ssl":  # a CNN: an array of images in, representations out

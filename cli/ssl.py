@@ -50,7 +50,6 @@ def ssl(
     seed: int = SEED, device: str = DEVICE, quiet: bool = QUIET, json_out: Optional[Path] = JSON,
 ):
     """Train a small CNN on augmentation views of the images (GenURL SSL) and write its features."""
-    from genurl_graph import GenURL
     from genurl_graph import io as gio
     from genurl_graph.errors import InputError
 
@@ -69,6 +68,8 @@ def ssl(
     except InputError as exc:
         raise InputError(str(exc), images) from None
     y = _row_labels(labels, X.shape[0], "images")
+    from genurl_graph import GenURL
+
     with _progress_bar("self-supervised training", quiet) as bar:
         model = GenURL(task="ssl", dim=dim, epochs=epochs, batch_size=batch_size, refine=refine,
                        random_state=seed, device=device, progress=bar).fit(X)
