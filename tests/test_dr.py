@@ -150,3 +150,16 @@ def test_refine_refreshes_p_from_the_layout(digits, layout):
     model = GenURL(task="dr", epochs=150, refine=50, random_state=0).fit(X)
     assert model.affinity_.P.nnz > layout.affinity_.P.nnz  # latent neighbours joined the static P_X
     assert dr_metrics(X, model.embeddings_, y, k=10)["knn_accuracy"] > 0.9
+
+
+def test_small_layout_trains_on_one_thread_and_restores_the_count():
+    import torch
+
+    from genurl_graph.tasks.dr import ONE_THREAD_BELOW, _threads_for
+
+    before = torch.get_num_threads()
+    with _threads_for(ONE_THREAD_BELOW - 1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with _threads_for(ONE_THREAD_BELOW):
+        assert torch.get_num_threads() == before
