@@ -137,6 +137,42 @@ def methods(seed: int, threads: int, names):
     return fns
 
 
+def profile_stages(X, seed: int) -> dict:
+    """Seconds GenURL spends in each stage of one fit: kNN graph, P_X (rho/sigma, fuzzy union),
+    spectral start, layout epochs (the rest: input checks, PCA above 20,000 points)."""
+    from genurl_graph import GenURL, model
+    from genurl_graph.similarity import affinity
+    from genurl_graph.tasks import dr
+
+    spent, saved = {}, []
+
+    def wrap(owner, name, label):
+        fn = getattr(owner, name)
+        saved.append((owner, name, fn))
+
+        def timed_fn(*a, **kw):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+        setattr(owner, name, timed_fn)
+
+    wrap(affinity, "knn_graph", "kNN graph")
+    wrap(affinity, "smooth_knn", "P_X rho/sigma")
+    wrap(affinity, "fuzzy_union", "P_X fuzzy union")
+    wrap(dr, "spectral_layout", "spectral start")
+    wrap(model.GenURL, "_train", "layout epochs")
+    try:
+        start = time.perf_counter()
+        GenURL(task="dr", dim=2, random_state=seed).fit_transform(X)
+        spent["total"] = time.perf_counter() - start
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    return spent
+
+
 def timed(fn, X, repeats: int = 1):
     best, Z = float("inf"), None
     for _ in range(repeats):
@@ -182,6 +218,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=_THREADS, help="cores every method may use (default 2)")
     ap.add_argument("--repeats", type=int, default=1, help="time each method this many times, keep the fastest")
+    ap.add_argument("--profile", action="store_true", help="also print where GenURL's time goes, per stage")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dr.json"))
     args = ap.parse_args()
     names = list(dict.fromkeys(args.methods + ([] if args.no_large else args.large_methods)))
@@ -209,6 +246,11 @@ def main():
             results["datasets"][ds]["methods"][name] = m
             print(row(ds, labels[name], m, wall), flush=True)
         verdict(ds, results["datasets"][ds]["methods"])
+        if args.profile:
+            spent = profile_stages(X, args.seed)
+            results["datasets"][ds]["genurl_stages"] = spent
+            print(f"{ds:10} GenURL stages: " + ", ".join(f"{k} {v:.2f} s ({100 * v / spent['total']:.0f} %)"
+                                                     for k, v in spent.items() if k != "total"), flush=True)
     if not args.no_large:
         X, y = shifted_mnist(args.large_n, args.seed)
         results["large"] = {"n": len(X), "dim": X.shape[1], "methods": {}}
