@@ -48,8 +48,8 @@ class GenURL:
     - ``task="ge"``: embed a graph (DGLGraph, networkx graph, scipy sparse adjacency, (E, 2)
       edge array or :class:`Graph`) with optional node ``features``
       (:mod:`genurl_graph.tasks.ge`). Without features the table starts in closed form
-      (ProNE's factorisation and spectral propagation, edge weights included) and trains a few
-      epochs over the graph's edges; ``epochs=0`` keeps the start; ``walks_per_node > 0`` adds
+      (ProNE's factorisation and spectral propagation, edge weights included), which is the
+      embedding unless ``epochs=N`` trains it over the graph's edges; ``walks_per_node > 0`` adds
       random-walk contexts (``walk_length``, ``window``) to P_X and starts from their PMI.
     - ``task="dr"``: reduce an (n, f) array through its kNN graph; a free embedding, or an MLP
       that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
@@ -156,7 +156,7 @@ class GenURL:
         at None."""
         encoder.to(self.device)
         inputs = to_device(inputs, self.device)
-        if self.epochs == 0 and getattr(encoder, "_init", None) is not None:
+        if self._setting("epochs", auto.epochs) == 0 and getattr(encoder, "_init", None) is not None:
             # keep the start as it is (a table started in closed form); else _trainer refuses 0
             from .engine.trainer import TrainResult
 
@@ -178,7 +178,7 @@ class GenURL:
     def _trainer(self, auto) -> Trainer:
         """The engine's trainer with the user's settings, the task's ``auto`` ones where left
         at None."""
-        if self.epochs == 0:
+        if self._setting("epochs", auto.epochs) == 0:
             raise InputError("epochs=0 keeps the encoder's start, and only a structure-only graph's "
                              "table has one (its closed-form spectral start): use epochs >= 1")
         return Trainer(epochs=self._setting("epochs", auto.epochs), lr=self._setting("lr", auto.lr),

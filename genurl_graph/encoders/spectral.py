@@ -63,9 +63,15 @@ def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, 
     ``mu = 0`` centres the filter on the smoothest eigenvectors (a low-pass) rather than ProNE's
     0.2: macro-F1 / auROC PPI 0.2033 / 0.7142 against 0.2003 / 0.7123, BlogCatalog 0.2505 /
     0.7690 against 0.2474 / 0.7677, DBLP 0.0583 / 0.7236 against 0.0581 / 0.7232 (docs/structure.md)."""
+    from threadpoolctl import threadpool_limits
+
     from .models import spectral_init
 
-    Z = spectral_init(M, dim, seed, radius=1.0)
-    if order > 1:
-        Z = factor_rows(chebyshev_filter(adj, Z, order, mu=mu), dim)
+    # one BLAS thread: the dense steps are small (n x (dim + 10) blocks) and the sparse products
+    # single-threaded anyway; OpenBLAS's threads made them 10x slower on a busy 2-core machine
+    # (PPI 3.0 s -> 0.29 s)
+    with threadpool_limits(limits=1, user_api="blas"):
+        Z = spectral_init(M, dim, seed, radius=1.0)
+        if order > 1:
+            Z = factor_rows(chebyshev_filter(adj, Z, order, mu=mu), dim)
     return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)

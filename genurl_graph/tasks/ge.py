@@ -44,10 +44,11 @@ class GEDefaults:
 
 
 WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, epochs=50, lr=5e-3, nu=1.0, batch_size=None, negative_power=None)
-# Structure only: the closed-form start is already ProNE's embedding; 2 epochs over the edges
-# raised PPI's macro-F1 / auROC from 0.2003 / 0.7123 to 0.2029 / 0.7208 (1 epoch: 0.2011 / 0.7170),
-# 5 epochs BlogCatalog's from 0.2474 / 0.7677 to 0.2480 / 0.7708 (docs/structure.md)
-STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128, epochs=2, lr=0.01, nu=10.0, batch_size=16384,
+# Structure only: the closed-form start (ProNE's factorisation and propagation) is the embedding;
+# training does not earn its time there (docs/structure.md): 2 epochs over the edges raised PPI's
+# macro-F1 / auROC from 0.2003 / 0.7123 to 0.2029 / 0.7208 but left BlogCatalog's at 0.2458 /
+# 0.7686 against the start's 0.2474 / 0.7677, at 8x the start's time. ``epochs=N`` trains N.
+STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128, epochs=0, lr=0.01, nu=10.0, batch_size=16384,
                             negative_power=0.75)
 
 
@@ -60,7 +61,7 @@ def defaults(graph: Graph, encoder: str | None = None) -> GEDefaults:
 
     Structure only, large graphs: every Adam step updates the whole (n x dim) table, so a batch
     holds at least 2 edges per node instead of thousands of table-sized steps; the closed-form
-    start already separates the communities, so epochs fall as 2 * LARGE / n, to at least 1 (as
+    start already separates the communities, so epochs fall as N * LARGE / n, to at least 1 (as
     UMAP and the DR task train large data for fewer epochs). The push pool shrinks to 2^22 / n
     (at least 32, as DR's): a batch's push is a (sources x pool) block, ~3 GB of autograd
     temporaries at n = 10^6 with 128."""
@@ -69,7 +70,7 @@ def defaults(graph: Graph, encoder: str | None = None) -> GEDefaults:
         if n <= LARGE:
             return STRUCTURE_ONLY
         return replace(STRUCTURE_ONLY, batch_size=max(STRUCTURE_ONLY.batch_size, 2 * n),
-                       epochs=max(1, round(STRUCTURE_ONLY.epochs * LARGE / n)),
+                       epochs=STRUCTURE_ONLY.epochs and max(1, round(STRUCTURE_ONLY.epochs * LARGE / n)),
                        pool=int(np.clip(2**22 // n, 32, STRUCTURE_ONLY.pool)))
     if encoder == "table":
         return replace(WITH_FEATURES, encoder="table", lr=0.05)
