@@ -156,3 +156,22 @@ def with_view_edges(affinity, num_nodes: int, views: int, weight: float = 1.0):
     vals = [P.data, *(np.full(2 * n, weight, np.float32) for _ in range(views))]
     return Affinity(sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                                   shape=(total, total)))
+
+
+def tiled_copies(affinity, num_nodes: int, copies: int, weight: float = 1.0):
+    """P_X over ``copies`` copies of every node (rows ``c * num_nodes + i``): ``affinity`` inside
+    each copy's block, and P = ``weight`` between every two copies of one node. With an encoder
+    whose input dropout draws a fresh mask per row and step, the copies are feature-masked
+    views drawn afresh every epoch, and the links ask them to agree (GE with features)."""
+    import scipy.sparse as sp
+
+    from ..similarity import Affinity
+
+    n = num_nodes
+    blocks = sp.block_diag([affinity.P] * copies, format="coo")
+    i = np.arange(n)
+    pairs = [(a, b) for a in range(copies) for b in range(copies) if a != b]
+    rows = np.concatenate([blocks.row] + [i + a * n for a, _ in pairs])
+    cols = np.concatenate([blocks.col] + [i + b * n for _, b in pairs])
+    vals = np.concatenate([blocks.data] + [np.full(n, weight, np.float32) for _ in pairs])
+    return Affinity(sp.csr_matrix((vals, (rows, cols)), shape=(copies * n, copies * n)))
