@@ -4,6 +4,7 @@
     >>> data = datasets.load("cora")
     >>> Z = GenURL(task="ge", dim=128).fit_transform(data.graph)
 """
+from . import _deps  # noqa: F401  (first: DGL settings before anything imports it)
 from . import datasets
 from .errors import InputError
 from .graphs import Graph, as_graph, read_graph
