@@ -11,6 +11,7 @@ set it: DGL then neither prints "DGL backend not selected or invalid" nor writes
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -22,11 +23,16 @@ DGL_PYTHONS = ((3, 8), (3, 9), (3, 10), (3, 11))
 DGL_INSTALL = "`pip install dgl==1.1.3 packaging` (Python 3.8-3.11, CPU torch >= 2.0)"
 
 
+@functools.lru_cache(maxsize=None)
+def _dgl_not_installed() -> bool:
+    return importlib.util.find_spec("dgl") is None  # once: it searches the whole sys.path
+
+
 def _dgl_import_error() -> str | None:
     """None when DGL imports, else why not, in words."""
     if os.environ.get("GENURL_NO_DGL", "").strip().lower() in ("1", "true", "yes", "on"):
         return "disabled by GENURL_NO_DGL"
-    if "dgl" not in sys.modules and importlib.util.find_spec("dgl") is None:
+    if "dgl" not in sys.modules and _dgl_not_installed():
         why = "not installed"
         if sys.version_info[:2] not in DGL_PYTHONS:
             why += f" (DGL 1.1.3 has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]})"

@@ -76,6 +76,32 @@ def test_dgl_is_quiet_and_leaves_home_alone(tmp_path):
     assert "backend" not in (proc.stdout + proc.stderr).lower() and not (tmp_path / ".dgl").exists()
 
 
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@needs_cuda
+def test_cuda_spmm_knn_gcn_and_view_graph(sbm):
+    """The torch replacements of DGL's parts run on CUDA and agree with the CPU."""
+    from genurl_graph import GenURL
+    from genurl_graph.graphs.knn import _exact_torch, knn_graph
+    from genurl_graph.graphs.views import view_graph
+    from test_kernels import check_against_reference
+
+    check_against_reference("spmm", torch.float32, "cuda", n=3000, E=200_000, d=64)
+    X = np.random.default_rng(0).normal(size=(3000, 16)).astype(np.float32)
+    idx, _ = _exact_torch(X, 10, "euclidean", device="cuda")
+    assert (idx == knn_graph(X, 10, "euclidean")[0]).mean() > 0.99
+    src, dst, p = view_graph(8, 2, device="cuda")
+    assert src.device.type == "cuda" and len(src) == 16
+    graph = as_graph(sbm[0])
+    graph.features = np.random.default_rng(0).random((graph.num_nodes, 12)).astype(np.float32)
+    model = GenURL(dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5,
+                   device="cuda").fit(graph)
+    assert np.isfinite(model.embeddings_).all() and model.encoder_.convs[0].weight.device.type == "cuda"
+    Y = GenURL(task="dr", dim=2, epochs=20, device="cuda", random_state=0).fit_transform(X[:500])
+    assert Y.shape == (500, 2) and np.isfinite(Y).all()
+
+
 def test_gpu_check_runs_end_to_end_on_tiny_sizes(tmp_path):
     """benchmarks/gpu_check.sh --tiny: wheel install, tests, kernel benchmark (Triton interpreted),
     reduce and the SBM fit on CPU, then the summary table: the GPU run's plumbing, checked here."""

@@ -139,7 +139,9 @@ def test_spmm_backend_on_large_passes():
     """auto without DGL takes spmm from 20,000 edges and 64 columns: several blocks, exact."""
     from genurl_graph import kernels
 
-    check_against_reference("spmm", torch.float64, n=3000, E=kernels.SPMM_BLOCK * 2 + 77, d=64)
+    E = kernels.SPMM_BLOCK_FLOATS // 64 * 3 + 77  # several blocks and a ragged one (n^2 > 64 E: no Gram)
+    check_against_reference("spmm", torch.float64, n=3000, E=E, d=64)
+    check_against_reference("spmm", torch.float64, n=200, E=E, d=64)  # the Gram forward
 
 
 def test_kernels_work_where_triton_cannot_import(monkeypatch):

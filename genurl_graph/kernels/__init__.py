@@ -3,8 +3,8 @@
 This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -> (E,)``:
 
 - ``torch``: the reference (gather both endpoints, subtract, autograd); any device.
-- ``spmm``: plain torch without the E x d intermediates: the forward by blocks of edges, the
-  backward one sparse matmul (:class:`_SpmmSqdist`); what ``auto`` takes on CPU where DGL is not
+- ``spmm``: plain torch without the E x d intermediates: the forward from the Gram matrix on
+  few rows, else by blocks of edges, the backward one sparse matmul (:class:`_SpmmSqdist`); what ``auto`` takes on CPU where DGL is not
   available (Python 3.12+), from ``SPMM_MIN_DIM`` columns; any device.
 - ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
   gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
@@ -41,16 +41,23 @@ def sqdist_dgl(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.T
 
 
 class _SpmmSqdist(torch.autograd.Function):
-    """||z_u - z_v||^2 forward by blocks of edges (never the whole E x d difference); backward
-    as one sparse product: dL/dz = 2 (deg_g * z - (A_g + A_g^T) z), A_g the (n, n) matrix with
-    g_e at (src_e, dst_e) and deg_g its row plus column sums."""
+    """||z_u - z_v||^2 forward without the whole E x d difference: on few rows (n^2 at most
+    ``SPMM_GRAM_RATIO`` E) from the Gram matrix z z^T (one GEMM), else by cache-sized blocks of
+    edges; backward as one sparse product: dL/dz = 2 (deg_g * z - (A_g + A_g^T) z), A_g the
+    (n, n) matrix with g_e at (src_e, dst_e) and deg_g its row plus column sums."""
 
     @staticmethod
     def forward(ctx, z, src, dst):
-        out = torch.empty(len(src), dtype=z.dtype, device=z.device)
-        for lo in range(0, len(src), SPMM_BLOCK):
-            out[lo:lo + SPMM_BLOCK] = (z[src[lo:lo + SPMM_BLOCK]] - z[dst[lo:lo + SPMM_BLOCK]]).pow_(2).sum(1)
+        n = z.shape[0]
         ctx.save_for_backward(z, src, dst)
+        if n * n <= min(SPMM_GRAM_RATIO * len(src), 2**26):
+            gram = z @ z.T
+            sq = gram.diagonal()
+            return (sq[src] + sq[dst] - 2 * gram[src, dst]).clamp_min_(0)
+        out = torch.empty(len(src), dtype=z.dtype, device=z.device)
+        block = max(256, SPMM_BLOCK_FLOATS // max(z.shape[1], 1))
+        for lo in range(0, len(src), block):
+            out[lo:lo + block] = (z[src[lo:lo + block]] - z[dst[lo:lo + block]]).pow_(2).sum(1)
         return out
 
     @staticmethod
@@ -102,7 +109,8 @@ BACKENDS = {"torch": sqdist_torch, "spmm": sqdist_spmm, "dgl": sqdist_dgl, "trit
 DGL_MIN_EDGES = 20_000
 DGL_MIN_DIM = 8
 SPMM_MIN_DIM = 64  # below, the naive pass was as fast on 2 cores (benchmarks/kernels.py)
-SPMM_BLOCK = 65_536
+SPMM_BLOCK_FLOATS = 2**19  # a block of gathered rows: 2 MB of float32 (cache-sized)
+SPMM_GRAM_RATIO = 64  # the Gram forward while n^2 <= 64 E (measured: 5x the blocks at n=2708, d=512)
 
 
 def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
