@@ -86,7 +86,7 @@ def backends() -> dict:
         "triton": triton_version or "not installed (only needed on CUDA: the gpu extra)",
         "edge pass, cpu": resolve_backend("auto", "cpu")
         + (" (DGL's u_dot_v from 20,000 edges and 8 dims; torch below)" if has_dgl
-           else " (torch: blocked forward, sparse-matmul backward, from 20,000 edges and 64 dims; "
+           else " (torch: Gram-matrix or blocked forward, sparse-matmul backward, from 20,000 edges and 64 dims; "
                 "the plain torch pass below; DGL is not available)"),
         "edge pass, cuda": (resolve_backend("auto", "cuda") if cuda else "no CUDA device")
         + ("" if not cuda else (" (fused Triton kernel)" if triton_version else " (Triton not installed)")),
