@@ -5,13 +5,19 @@
     python benchmarks/kernels.py --device cuda         # torch vs triton, + the issue's GPU case
 
 Each (backend, E, d) runs in a fresh subprocess, so its peak RSS (CPU) or peak CUDA memory is
-its own. "torch" is the naive pass (gather both endpoints, subtract, autograd); "dgl" and
+its own. "torch" is the naive pass (gather both endpoints, subtract, autograd); "spmm", "dgl" and
 "triton" are genurl_graph's backends (backends that cannot run on the device are skipped).
 On CUDA it also runs the issue's case, n=1M, E=20M, d=128, and checks it against the target
 (>= 0.4 G edges/s, <= 1/5 of the naive pass's 32.8 GB measured on an H100). Prints a table and
 writes benchmarks/results/kernels.json.
 """
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
@@ -88,7 +94,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--edges", default="1000000,10000000")
     parser.add_argument("--dims", default="2,16,128")
-    parser.add_argument("--backends", default="torch,dgl,triton", help="those that cannot run on --device are skipped")
+    parser.add_argument("--backends", default="torch,spmm,dgl,triton", help="those that cannot run on --device are skipped")
     parser.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when torch sees one)")
     parser.add_argument("--no-target", action="store_true", help="on CUDA, skip the n=1M, E=20M, d=128 case")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "kernels.json"))

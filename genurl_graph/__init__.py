@@ -9,6 +9,7 @@ command line's start) does not import torch.
 """
 import importlib
 
+from . import _deps  # noqa: F401  (first: DGL settings before anything imports it)
 from .errors import InputError
 
 __version__ = "0.1.0"

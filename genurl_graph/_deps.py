@@ -1,22 +1,97 @@
-"""Optional heavy dependencies, imported where used, with one clear error when missing."""
+"""Optional heavy dependencies, imported where used, with one clear error when missing.
+
+DGL (1.1.3, the last Linux DGL that imports beside current torch) has wheels for Python <= 3.11
+and CPU only. Where it cannot install or import (Python 3.12+, a CUDA torch), every command and
+API still works: the edge pass, the GCN, the SSL view graph and the kNN graph have torch
+implementations (:func:`backends` says which one runs and why).
+
+Importing this module (genurl_graph does, first) sets ``DGLBACKEND=pytorch`` unless the user
+set it: DGL then neither prints "DGL backend not selected or invalid" nor writes
+``~/.dgl/config.json`` into the user's home on its first import.
+"""
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+import sys
 
-def require_dgl():
-    """Import DGL, or say what to install: the engine itself runs without it (DESIGN.md)."""
+os.environ.setdefault("DGLBACKEND", "pytorch")
+
+# Python versions DGL 1.1.3 publishes wheels for (pyproject's `dgl` extra and the Makefile)
+DGL_PYTHONS = ((3, 8), (3, 9), (3, 10), (3, 11))
+DGL_INSTALL = "`pip install dgl==1.1.3 packaging` (Python 3.8-3.11, CPU torch >= 2.0)"
+
+
+@functools.lru_cache(maxsize=None)
+def _dgl_not_installed() -> bool:
+    return importlib.util.find_spec("dgl") is None  # once: it searches the whole sys.path
+
+
+def _dgl_import_error() -> str | None:
+    """None when DGL imports, else why not, in words."""
+    if os.environ.get("GENURL_NO_DGL", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "disabled by GENURL_NO_DGL"
+    if "dgl" not in sys.modules and _dgl_not_installed():
+        why = "not installed"
+        if sys.version_info[:2] not in DGL_PYTHONS:
+            why += f" (DGL 1.1.3 has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]})"
+        return why
     try:
         import dgl  # noqa: F401
         import dgl.ops  # noqa: F401
     except Exception as exc:  # DGL raises various errors when its binary does not match torch
-        raise ImportError(
-            "this feature needs DGL: `pip install dgl==1.1.3 packaging` with torch>=2.0 on CPU "
-            f"(import failed: {exc.__class__.__name__}: {exc})") from exc
+        return f"import failed: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+def require_dgl(feature: str = "this feature"):
+    """Import DGL, or say what to install: the engine itself runs without it (DESIGN.md)."""
+    why = _dgl_import_error()
+    if why is not None:
+        raise ImportError(f"{feature} needs DGL: {DGL_INSTALL}; DGL is {why}")
+    import dgl
+
     return dgl
 
 
 def dgl_available() -> bool:
-    try:
-        require_dgl()
-    except ImportError:
-        return False
-    return True
+    return _dgl_import_error() is None
+
+
+def backends() -> dict:
+    """What runs where on this installation, and why: ``genurl info`` prints it."""
+    import torch
+
+    from .kernels import resolve_backend, triton_available
+
+    dgl_why = _dgl_import_error()
+    has_dgl = dgl_why is None
+    cuda = torch.cuda.is_available()
+    dgl_version = None
+    if has_dgl:
+        import dgl
+
+        dgl_version = dgl.__version__
+    triton_version = None
+    if triton_available():
+        import triton
+
+        triton_version = triton.__version__
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if cuda else f"not available (torch CUDA build: {torch.version.cuda})",
+        "dgl": dgl_version or dgl_why,
+        "triton": triton_version or "not installed (only needed on CUDA: the gpu extra)",
+        "edge pass, cpu": resolve_backend("auto", "cpu")
+        + (" (DGL's u_dot_v from 20,000 edges and 8 dims; torch below)" if has_dgl
+           else " (torch: Gram-matrix or blocked forward, sparse-matmul backward, from 20,000 edges and 64 dims; "
+                "the plain torch pass below; DGL is not available)"),
+        "edge pass, cuda": (resolve_backend("auto", "cuda") if cuda else "no CUDA device")
+        + ("" if not cuda else (" (fused Triton kernel)" if triton_version else " (Triton not installed)")),
+        "gcn encoder": "torch sparse matmul (the same on every backend)",
+        "knn above 20,000 points": ("DGL nn-descent (approximate)" if has_dgl
+                                    else "exact, blocked torch matmul (DGL's nn-descent is not available)"),
+        "ssl view graph": "DGLGraph" if has_dgl else "(src, dst, p) tensors (DGL is not available)",
+    }

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+import genurl_graph  # noqa: F401  (first: sets DGLBACKEND before any test imports DGL)
+
 
 @pytest.fixture(scope="session")
 def cora():
@@ -22,3 +24,11 @@ def planted_edges(n_per=30, blocks=3, p_in=0.3, p_out=0.01, seed=0):
 @pytest.fixture
 def sbm():
     return planted_edges()
+
+
+def pytest_report_header(config):
+    from genurl_graph._deps import _dgl_import_error
+
+    why = _dgl_import_error()
+    return "genurl backends: " + ("DGL available (dgl kernels, nn-descent)" if why is None
+                                  else f"DGL skipped ({why}): torch backends only")

@@ -107,6 +107,18 @@ def test_nndescent_knn_agrees_with_exact():
     assert recall > 0.9 and (d_approx >= d_exact[:, :1] - 1e-5).all()
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_nndescent_without_dgl_is_the_exact_knn(monkeypatch, metric):
+    """Where DGL is not available, method="nndescent" gives the exact kNN (torch, blocked)."""
+    from genurl_graph.graphs import knn_graph
+
+    X = np.random.default_rng(1).normal(size=(400, 6)).astype(np.float32)
+    exact, d_exact = knn_graph(X, 7, metric)
+    monkeypatch.setenv("GENURL_NO_DGL", "1")
+    idx, dist = knn_graph(X, 7, metric, method="nndescent")
+    assert (idx == exact).mean() > 0.99 and np.allclose(dist, d_exact, atol=1e-4)
+
+
 def test_cli_reduce_with_labels_and_plot(tmp_path, digits):
     X, y = digits
     np.save(tmp_path / "x.npy", X[:300])

@@ -71,7 +71,6 @@ def test_load_refuses_files_it_did_not_write(tmp_path):
 
 
 def test_gcn_student_needs_and_uses_a_graph(tmp_path, digits):
-    pytest.importorskip("dgl")
     X, T, _ = digits
     from genurl_graph.graphs.knn import knn_graph
 

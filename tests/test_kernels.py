@@ -100,7 +100,7 @@ def test_block_sqdist_matches_pairwise():
 
 def test_resolve_backend():
     assert resolve_backend("torch") == "torch"
-    assert resolve_backend("auto", "cpu") == ("dgl" if dgl_available() else "torch")
+    assert resolve_backend("auto", "cpu") == ("dgl" if dgl_available() else "spmm")
     with pytest.raises(ValueError, match="unknown kernel backend"):
         resolve_backend("fortran")
 
@@ -128,11 +128,20 @@ def test_engine_runs_where_dgl_cannot_import(monkeypatch, sbm):
 
     monkeypatch.setattr(builtins, "__import__", no_dgl)
     assert not _deps.dgl_available()
-    assert resolve_backend("auto") == "torch"
+    assert resolve_backend("auto") == "spmm"
     with pytest.raises(ImportError, match="pip install dgl"):
         resolve_backend("dgl")
     model = GenURL(dim=4, epochs=3, walks_per_node=2, walk_length=5).fit(sbm[0])
-    assert model.history_.backend == "torch" and model.embeddings_.shape == (90, 4)
+    assert model.history_.backend == "spmm" and model.embeddings_.shape == (90, 4)
+
+
+def test_spmm_backend_on_large_passes():
+    """auto without DGL takes spmm from 20,000 edges and 64 columns: several blocks, exact."""
+    from genurl_graph import kernels
+
+    E = kernels.SPMM_BLOCK_FLOATS // 64 * 3 + 77  # several blocks and a ragged one (n^2 > 64 E: no Gram)
+    check_against_reference("spmm", torch.float64, n=3000, E=E, d=64)
+    check_against_reference("spmm", torch.float64, n=200, E=E, d=64)  # the Gram forward
 
 
 def test_kernels_work_where_triton_cannot_import(monkeypatch):

@@ -68,6 +68,16 @@ def test_view_graph_is_a_dgl_graph():
     assert isinstance(g, dgl.DGLGraph) and g.num_nodes() == 10 and "p" in g.edata
 
 
+def test_view_graph_without_dgl_is_the_same_edges(monkeypatch):
+    links = (torch.tensor([0, 1]), torch.tensor([2, 3]), torch.tensor([0.5, 0.25]))
+    with_dgl = graph_edges(view_graph(5, 3, links))
+    monkeypatch.setenv("GENURL_NO_DGL", "1")
+    g = view_graph(5, 3, links)
+    assert isinstance(g, tuple)
+    for a, b in zip(graph_edges(g), with_dgl):
+        assert torch.equal(a, b)
+
+
 def test_ssl_fit_transform_reproducible_and_learns():
     X, _ = bars()
     m1 = GenURL(task="ssl", epochs=4, batch_size=16, random_state=0).fit(X)

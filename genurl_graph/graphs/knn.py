@@ -16,8 +16,10 @@ def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048,
     """The k nearest neighbours of every row (itself excluded): ``(indices, distances)``, (n, k).
 
     ``method="exact"``: by blocks of ``chunk`` rows (O(n^2 f) time, O(chunk * n) memory);
-    ``"nndescent"``: approximate, DGL's nn-descent (dense X; about n k f log n). ``metric`` is
-    ``"cosine"`` (distance 1 - cosine similarity) or ``"euclidean"``.
+    ``"nndescent"``: approximate, DGL's nn-descent (dense X; about n k f log n); where DGL is
+    not available, the exact kNN by blocked torch matrix products instead (on CUDA when torch
+    sees one; O(n^2 f): on 2 CPU cores about 20 s for 70,000 x 64, see docs/backends.md).
+    ``metric`` is ``"cosine"`` (distance 1 - cosine similarity) or ``"euclidean"``.
     """
     if metric not in ("cosine", "euclidean"):
         raise InputError(f"unknown metric {metric!r}: use cosine or euclidean")
@@ -25,6 +27,10 @@ def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048,
     if n <= k:
         raise InputError(f"{n} points are too few for {k} neighbours (need more than k)")
     if method == "nndescent":
+        from .._deps import dgl_available
+
+        if not dgl_available():
+            return _exact_torch(_dense(X).astype(np.float32), k, metric)
         return _nndescent(_dense(X).astype(np.float32), k, metric)
     if method != "exact":
         raise ValueError(f"unknown kNN method {method!r}: exact or nndescent")
@@ -84,3 +90,28 @@ def _nndescent(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarr
     idx = np.take_along_axis(cand, order, 1).astype(np.int64)
     dist = np.take_along_axis(d, order, 1).astype(np.float32)
     return idx, (dist / 2 if metric == "cosine" else np.sqrt(dist))
+
+
+def _exact_torch(X: np.ndarray, k: int, metric: str, device=None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact kNN by blocks of rows, one matrix product and a top-k each, on CUDA when torch
+    sees one: what ``nndescent`` means where DGL is not available."""
+    import torch
+
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if metric == "cosine":
+        X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    n = X.shape[0]
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    sq = Xt.pow(2).sum(1)
+    chunk = max(1, min(n, 2**26 // n))  # a block of distances holds at most 2^26 floats (256 MB)
+    idx = torch.empty((n, k), dtype=torch.int64)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        d = sq[start:stop, None] + sq[None, :] - 2 * (Xt[start:stop] @ Xt.T)
+        d[torch.arange(stop - start, device=device), torch.arange(start, stop, device=device)] = float("inf")
+        idx[start:stop] = d.topk(k, dim=1, largest=False, sorted=True).indices.cpu()
+    idx = idx.numpy()
+    d = ((X[idx] - X[:, None, :]) ** 2).sum(-1)  # exact distances of the pairs found, as nndescent
+    order = np.argsort(d, 1, kind="stable")
+    idx, d = np.take_along_axis(idx, order, 1), np.take_along_axis(d, order, 1).astype(np.float32)
+    return idx, (d / 2 if metric == "cosine" else np.sqrt(d))

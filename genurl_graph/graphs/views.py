@@ -78,8 +78,9 @@ def view_graph(batch: int, views: int = 2, links: tuple | None = None, device="c
 
     Edges (both directions) join every two views of one sample with P = 1; ``links``
     ``(i, j, w)`` (sample positions in the batch, weights in (0, 1]) joins each view of i with
-    the same view of j with P = w. Returns a DGLGraph with ``edata["p"]`` where DGL imports,
-    else the tuple ``(src, dst, p)`` (the GPU machine has no loadable DGL)."""
+    the same view of j with P = w. Returns a DGLGraph with ``edata["p"]`` where DGL imports and
+    ``device`` is the CPU, else the tuple ``(src, dst, p)`` of tensors on ``device`` (DGL's
+    wheels are CPU builds, and Python 3.12+ has none)."""
     if views < 2:
         raise ValueError("views must be at least 2")
     base = torch.arange(batch, device=device)
@@ -99,7 +100,7 @@ def view_graph(batch: int, views: int = 2, links: tuple | None = None, device="c
     src, dst, p = torch.cat(src), torch.cat(dst), torch.cat(p)
     from .._deps import dgl_available
 
-    if not dgl_available():
+    if not dgl_available() or torch.device(device).type != "cpu":  # DGL's wheels are CPU builds
         return src, dst, p
     import dgl
 

@@ -1,0 +1,131 @@
+"""The package without DGL: the torch GCN, `genurl info`, and DGL kept quiet and out of $HOME."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from genurl_graph import as_graph
+from genurl_graph.cli.common import app
+from genurl_graph.encoders import GCN
+
+
+def test_torch_gcn_equals_dgl_graphconv(sbm):
+    """The torch GCN computes what dgl.nn.GraphConv did on the graph with self-loops."""
+    dgl = pytest.importorskip("dgl")
+    from dgl.nn import GraphConv
+
+    edges = np.vstack([sbm[0], [[3, 3], [5, 5]]])  # own loops are dropped, then one added
+    graph = as_graph(edges)
+    rng = np.random.default_rng(0)
+    graph.features = rng.random((graph.num_nodes, 12)).astype(np.float32)
+    for dims in ((12, 6), (4, 9)):  # W before or after the sparse product
+        enc = GCN(dims[0], 5, hidden=dims[1], layers=2) if dims[0] == 12 else GCN(12, 9, hidden=4)
+        adj, x = enc.prepare(graph)
+        g = dgl.add_self_loop(dgl.to_bidirected(dgl.remove_self_loop(graph.to_dgl())))
+        h_ref = x
+        for i, conv in enumerate(enc.convs):
+            ref = GraphConv(conv._in_feats, conv._out_feats, allow_zero_in_degree=True)
+            ref.load_state_dict(conv.state_dict())
+            h_ref = ref(g, h_ref)
+            if i < len(enc.acts):
+                h_ref = enc.acts[i](h_ref)
+        assert torch.allclose(enc((adj, x)), h_ref, atol=1e-5)
+
+
+def test_gcn_fits_without_dgl(monkeypatch, sbm):
+    from genurl_graph import GenURL
+
+    monkeypatch.setenv("GENURL_NO_DGL", "1")
+    graph = as_graph(sbm[0])
+    graph.features = np.eye(graph.num_nodes, dtype=np.float32)[:, :20]
+    model = GenURL(dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5,
+                   random_state=0).fit(graph)
+    assert model.embeddings_.shape == (90, 4) and np.isfinite(model.embeddings_).all()
+
+
+def test_info_says_which_backends_and_why(monkeypatch):
+    monkeypatch.setenv("GENURL_NO_DGL", "1")
+    res = CliRunner().invoke(app, ["info"])
+    assert res.exit_code == 0, res.output
+    assert "genurl-graph 0.1.0" in res.output and "disabled by GENURL_NO_DGL" in res.output
+    assert "spmm" in res.output and "exact, blocked torch" in res.output
+    monkeypatch.delenv("GENURL_NO_DGL")
+    res = CliRunner().invoke(app, ["info"])
+    assert res.exit_code == 0 and ("dgl (DGL's u_dot_v" in res.output) == _has_dgl()
+
+
+def _has_dgl():
+    from genurl_graph._deps import dgl_available
+
+    return dgl_available()
+
+
+def test_dgl_is_quiet_and_leaves_home_alone(tmp_path):
+    """Importing the package and then DGL prints no backend message and writes no ~/.dgl."""
+    if not _has_dgl():
+        pytest.skip("DGL is not available here")
+    env = {k: v for k, v in os.environ.items() if k != "DGLBACKEND"}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", "import genurl_graph, dgl; from genurl_graph.encoders import GCN"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "backend" not in (proc.stdout + proc.stderr).lower() and not (tmp_path / ".dgl").exists()
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@needs_cuda
+def test_cuda_spmm_knn_gcn_and_view_graph(sbm):
+    """The torch replacements of DGL's parts run on CUDA and agree with the CPU."""
+    from genurl_graph import GenURL
+    from genurl_graph.graphs.knn import _exact_torch, knn_graph
+    from genurl_graph.graphs.views import view_graph
+    from test_kernels import check_against_reference
+
+    check_against_reference("spmm", torch.float32, "cuda", n=3000, E=200_000, d=64)
+    X = np.random.default_rng(0).normal(size=(3000, 16)).astype(np.float32)
+    idx, _ = _exact_torch(X, 10, "euclidean", device="cuda")
+    assert (idx == knn_graph(X, 10, "euclidean")[0]).mean() > 0.99
+    src, dst, p = view_graph(8, 2, device="cuda")
+    assert src.device.type == "cuda" and len(src) == 16
+    graph = as_graph(sbm[0])
+    graph.features = np.random.default_rng(0).random((graph.num_nodes, 12)).astype(np.float32)
+    model = GenURL(dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5,
+                   device="cuda").fit(graph)
+    assert np.isfinite(model.embeddings_).all() and model.encoder_.convs[0].weight.device.type == "cuda"
+    Y = GenURL(task="dr", dim=2, epochs=20, device="cuda", random_state=0).fit_transform(X[:500])
+    assert Y.shape == (500, 2) and np.isfinite(Y).all()
+
+
+def test_gpu_check_runs_end_to_end_on_tiny_sizes(tmp_path):
+    """benchmarks/gpu_check.sh --tiny: wheel install, tests, kernel benchmark (Triton interpreted),
+    reduce and the SBM fit on CPU, then the summary table: the GPU run's plumbing, checked here."""
+    import json
+    from pathlib import Path
+
+    if _has_dgl():
+        pytest.skip("runs in the suite without DGL, as the GPU machine has none (GENURL_NO_DGL=1 to run it here)")
+    pytest.importorskip("triton")
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip("building the wheel needs setuptools >= 77 (make install brings it)")
+    root = Path(__file__).resolve().parent.parent
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(root),
+                    "-w", str(wheels)], check=True, capture_output=True)
+    env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_OUT": str(tmp_path / "out"),
+           "GPU_CHECK_WHEELS": str(wheels), "GPU_CHECK_BUDGET": "900"}
+    proc = subprocess.run(["bash", str(root / "benchmarks" / "gpu_check.sh"), "--tiny"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [s["step"] for s in summary["steps"]] == ["install", "info", "cuda-tests", "kernels", "reduce-data",
+                                                     "reduce", "ge-sbm"]
+    assert summary["ok"] and "GPU check summary" in proc.stdout
+    by_step = {s["step"]: s["result"] for s in summary["steps"]}
+    assert "triton" in by_step["kernels"] and "T@10" in by_step["reduce"] and "probe" in by_step["ge-sbm"]
