@@ -84,6 +84,19 @@ def _normalized(z, src, dst, p, pool, nu, negatives, backend):
 FUSED_MAX_DIM = 16  # the fused sampled loss gathers E x d rows: cheap for layouts (d = 2, 3)
 
 
+def _pull(zd: torch.Tensor, src, dst, p, nu: float):
+    """The pull -sum p log q over the edges and its gradient in closed form, (loss, grad):
+    d/d z_i of p c log(1 + d2/nu) is 2 p c / (nu + d2) (z_i - z_j), c = (nu + 1) / 2."""
+    c = (nu + 1.0) / 2.0
+    diff = zd[src] - zd[dst]
+    d2 = (diff * diff).sum(1)
+    g = (p * (2 * c) / (nu + d2)).unsqueeze(1) * diff
+    grad = torch.zeros_like(zd)
+    grad.index_add_(0, src, g)
+    grad.index_add_(0, dst, -g)
+    return (p * c * torch.log1p(d2 / nu)).sum(), grad
+
+
 class _SampledLoss(torch.autograd.Function):
     """The ``sampled`` form with its gradient in closed form, computed in the forward pass:
     about a third of the tensor passes that autograd needs (small layouts are bound by them).
@@ -98,13 +111,7 @@ class _SampledLoss(torch.autograd.Function):
         zd = z.detach()
         n_edges = max(len(src), 1)
         c = (nu + 1.0) / 2.0
-        diff = zd[src] - zd[dst]
-        d2 = (diff * diff).sum(1)
-        loss = (p * c * torch.log1p(d2 / nu)).sum()
-        g = (p * (2 * c) / (nu + d2)).unsqueeze(1) * diff
-        grad = torch.zeros_like(zd)
-        grad.index_add_(0, src, g)
-        grad.index_add_(0, dst, -g)
+        loss, grad = _pull(zd, src, dst, p, nu)
         if negatives > 0 and len(pool):
             counts = torch.bincount(src, minlength=zd.shape[0])
             sources = counts.nonzero().squeeze(1)
@@ -150,13 +157,7 @@ class _NormalizedLoss(torch.autograd.Function):
         zd = z.detach()
         n_edges = max(len(src), 1)
         c = (nu + 1.0) / 2.0
-        diff = zd[src] - zd[dst]
-        d2 = (diff * diff).sum(1)
-        loss = (p * c * torch.log1p(d2 / nu)).sum()
-        g = (p * (2 * c) / (nu + d2)).unsqueeze(1) * diff
-        grad = torch.zeros_like(zd)
-        grad.index_add_(0, src, g)
-        grad.index_add_(0, dst, -g)
+        loss, grad = _pull(zd, src, dst, p, nu)
         if negatives > 0 and len(pool):
             mass = torch.bincount(src, weights=p, minlength=zd.shape[0]).to(zd.dtype)
             sources = mass.nonzero().squeeze(1)
