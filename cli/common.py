@@ -138,8 +138,9 @@ def _write_json(path: Optional[Path], result: dict) -> None:
 DIM = typer.Option(None, "--dim", help="Embedding dimension; default chosen from the data: 512 with "
                    "features, 128 without.")
 EPOCHS = typer.Option(None, "--epochs", help="Training epochs, at most (stops early on a loss plateau); "
-                      "default chosen from the data: 50 with features; without, 0: the closed-form start "
-                      "(spectral factorisation + propagation) is the embedding, and N trains it N epochs.")
+                      "default chosen from the data: 50 with features; without, 0 (2 above 50k nodes, in few "
+                      "large batches): the closed-form start (spectral factorisation + propagation) is the "
+                      "embedding, and N trains it N epochs.")
 SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same embedding on CPU.")
 DEVICE = typer.Option("cpu", "--device", help="Torch device: cpu, cuda or cuda:N.")
 ENCODER = typer.Option("auto", "--encoder",

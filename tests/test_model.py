@@ -81,6 +81,6 @@ def test_large_structure_only_graphs_train_fewer_epochs_in_larger_batches():
 
     small, large = ge.defaults(ring(1000)), ge.defaults(ring(10 * ge.LARGE))
     assert small == ge.STRUCTURE_ONLY
-    assert large.batch_size == 2 * 10 * ge.LARGE and large.epochs == small.epochs == 0
+    assert large.batch_size == 2 * 10 * ge.LARGE and small.epochs == 0 and large.epochs == ge.LARGE_EPOCHS
     huge = ge.defaults(ring(100 * ge.LARGE))
     assert huge.pool == 32 and small.pool == 128
