@@ -25,7 +25,7 @@ def blobs():
 
 def test_plot_draws_the_layout_at_the_asked_size(tmp_path, blobs):
     Z, y = blobs
-    res = plot(Z, tmp_path / "z.png", y, pixels=(400, 300), epochs=50)
+    res = plot(Z, tmp_path / "z.png", y, pixels=(400, 300))
     assert png_size(tmp_path / "z.png") == (400, 300)
     assert res.layout.shape == (90, 2) and res.kind == "classes"
     np.testing.assert_array_equal(res.points, res.layout)  # what was drawn is the layout, row for row
