@@ -216,7 +216,10 @@ def load_ogb(name: str, root) -> Dataset:
 
     folder = check_ogb(name, root)
     meta = ogb_meta(name)
-    require_dgl()
+    try:
+        require_dgl(f"reading {name} (ogb's DGL loader)")
+    except ImportError as exc:  # a clear error (exit 2 in the CLI), not a traceback
+        raise InputError(str(exc)) from None
     import torch
 
     kind = meta["kind"]

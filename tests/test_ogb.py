@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genurl_graph import GenURL, InputError, datasets
+from genurl_graph._deps import dgl_available
 from genurl_graph.cli.main import app
 from genurl_graph.eval.ogb import ogb_evaluate
 
@@ -21,6 +22,9 @@ def _planted(seed=0):
     edges = np.argwhere(np.triu(rng.random((N, N)) < prob, 1))
     X = (rng.normal(size=(N, 6)) + 2.0 * np.eye(CLASSES, 6)[y]).astype(np.float32)
     return rng, y, edges, X
+
+
+needs_dgl = pytest.mark.skipif(not dgl_available(), reason="ogb's DGL loaders need DGL")
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +90,7 @@ def test_folder_without_release_marker_or_split_is_refused(tmp_path, ogb_root, n
         datasets.load("ogbn-arxiv", root=tmp_path)
 
 
+@needs_dgl
 def test_node_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     root, truth = ogb_root
     data = datasets.load("ogbn-arxiv", root=root)
@@ -107,6 +112,7 @@ def test_node_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     assert abs(result["metrics"]["test_acc"]["mean"] * 15 - round(result["metrics"]["test_acc"]["mean"] * 15)) < 1e-9
 
 
+@needs_dgl
 def test_link_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     root, truth = ogb_root
     data = datasets.load("ogbl-collab", root=root)
@@ -124,6 +130,7 @@ def test_link_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
         ogb_evaluate(Z[:10], data)
 
 
+@needs_dgl
 def test_cli_demo_and_eval_ogb_agree(tmp_path, ogb_root, no_network):
     root, _ = ogb_root
     runner = CliRunner()
@@ -156,3 +163,9 @@ def test_ogb_is_imported_without_its_online_version_check():
             "print('ogb' in sys.modules, 'outdated' in sys.modules, threading.active_count())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False", "1"]  # ogb loaded; no `outdated`, no thread asking PyPI
+
+
+@pytest.mark.skipif(dgl_available(), reason="checks the message where DGL is missing")
+def test_ogb_without_dgl_says_what_to_install(ogb_root):
+    with pytest.raises(InputError, match="needs DGL: `pip install dgl"):
+        datasets.load("ogbn-arxiv", ogb_root[0])
