@@ -49,7 +49,8 @@ class GenURL:
       edge array or :class:`Graph`) with optional node ``features``
       (:mod:`genurl_graph.tasks.ge`). Without features the table starts in closed form
       (ProNE's factorisation and spectral propagation, edge weights included), which is the
-      embedding unless ``epochs=N`` trains it over the graph's edges; ``walks_per_node > 0`` adds
+      embedding up to 50k nodes (larger graphs train 2 epochs of a few large batches) unless
+      ``epochs=N`` trains it N epochs over the graph's edges; ``walks_per_node > 0`` adds
       random-walk contexts (``walk_length``, ``window``) to P_X and starts from their PMI.
     - ``task="dr"``: reduce an (n, f) array through its kNN graph; a free embedding, or an MLP
       that transforms new points with ``parametric=True`` (:mod:`genurl_graph.tasks.dr`).
