@@ -97,7 +97,23 @@ def _pull(zd: torch.Tensor, src, dst, p, nu: float):
     return (p * c * torch.log1p(d2 / nu)).sum(), grad
 
 
-class _SampledLoss(torch.autograd.Function):
+def _push_grad(grad, sources, pool, W, a, b) -> None:
+    """Add the push's gradient: W (sources x pool) holds d loss / d d2 of each block pair, and
+    d d2_ik / d z_i = 2 (z_i - z_k), so z_i gets 2 (sum_k W_ik z_i - W b) and z_k its mirror."""
+    grad.index_add_(0, sources, 2 * (W.sum(1, keepdim=True) * a - W @ b))
+    grad.index_add_(0, pool, 2 * (W.sum(0).unsqueeze(1) * b - W.T @ a))
+
+
+class _ClosedForm(torch.autograd.Function):
+    """A loss whose forward computes its gradient too (saved, then scaled in backward)."""
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (grad,) = ctx.saved_tensors
+        return grad_out * grad, None, None, None, None, None, None
+
+
+class _SampledLoss(_ClosedForm):
     """The ``sampled`` form with its gradient in closed form, computed in the forward pass:
     about a third of the tensor passes that autograd needs (small layouts are bound by them).
 
@@ -132,18 +148,12 @@ class _SampledLoss(torch.autograd.Function):
                 loss = loss - negatives * (w * torch.log(one_minus).mean(1)).sum()
                 W = torch.where(ok, -(q * c) / ((nu + d2b) * one_minus), torch.zeros_like(q))
             W = W * (negatives / len(pool) * w).unsqueeze(1)
-            grad.index_add_(0, sources, 2 * (W.sum(1, keepdim=True) * a - W @ b))
-            grad.index_add_(0, pool, 2 * (W.sum(0).unsqueeze(1) * b - W.T @ a))
+            _push_grad(grad, sources, pool, W, a, b)
         ctx.save_for_backward(grad / n_edges)
         return loss / n_edges
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        (grad,) = ctx.saved_tensors
-        return grad_out * grad, None, None, None, None, None, None
 
-
-class _NormalizedLoss(torch.autograd.Function):
+class _NormalizedLoss(_ClosedForm):
     """The ``normalized`` form with its gradient in closed form (as :class:`_SampledLoss`).
 
     With s_ik = q_ik / sum_{k' in pool, k' != i} q_ik' (the softmax of log q over the pool),
@@ -169,15 +179,9 @@ class _NormalizedLoss(torch.autograd.Function):
             w = negatives * mass[sources]
             loss = loss + (w * lse.squeeze(1)).sum()
             W = logits.sub_(lse).exp_().mul_(-c).div_(d2b.add_(nu)).mul_(w.unsqueeze(1))
-            grad.index_add_(0, sources, 2 * (W.sum(1, keepdim=True) * a - W @ b))
-            grad.index_add_(0, pool, 2 * (W.sum(0).unsqueeze(1) * b - W.T @ a))
+            _push_grad(grad, sources, pool, W, a, b)
         ctx.save_for_backward(grad / n_edges)
         return loss / n_edges
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (grad,) = ctx.saved_tensors
-        return grad_out * grad, None, None, None, None, None, None
 
 
 def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
