@@ -5,10 +5,11 @@ large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMA
 rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union. The encoder is
 a free table of coordinates started from a spectral layout of P_X (transductive), or, with
 ``parametric=True``, an MLP on the standardised inputs that transforms new points.
-Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's). The free layout's loss is the ``normalized``
-form (engine/loss.py): KL(P_i || Q_i) with Q normalised over a shared pool of 32 points per
-epoch, i.e. t-SNE's repulsion q^2/Z with Z per point (InfoNC-t-SNE); on MNIST-5k it lifted
-T@10 from 0.968 to 0.982 over the UMAP-like ``sampled`` form, which the MLP keeps. Training
+Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's). The loss is the UMAP-like ``sampled`` form.
+The ``normalized`` form (KL(P_i || Q_i) over a shared pool of 32 points, negatives 1: t-SNE's
+repulsion per point) lifted MNIST-5k's T@10 from 0.968 to 0.982, but it breaks the layout of a
+graph embedding into many small islands (Cora's 512-d GenURL embedding, the `make demo`
+picture), so it is not the default yet (docs/dr.md). Training
 runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z schedule (``nu_end``) is
 available but did not help on digits.
 Defaults were chosen on digits, MNIST-5k and COIL-20 against umap-learn (benchmarks/dr.py).
@@ -43,12 +44,12 @@ class DRDefaults:
     lr: float = 1.0
     nu: float = 1.0
     nu_end: float | None = None
-    negatives: float = 1.0
-    pool: int = 32
+    negatives: float = 15.0
+    pool: int = 128
     batch_size: int | None = None
     lr_decay: bool = True
     optimizer: str = "sgd"
-    form: str = "normalized"
+    form: str = "sampled"
 
 
 FREE = DRDefaults()
