@@ -1,8 +1,9 @@
 """Spectral starts for a free embedding table: factorise a structural similarity, then
 propagate the factors over the graph with a band-pass filter (ProNE's spectral propagation).
 
-The start is a closed form (no sampling noise, a few sparse products per dimension); the
-GenURL engine then refines it by the GKL loss over P_X's edges (:mod:`genurl_graph.tasks.ge`).
+The start is a closed form (no sampling noise, a few sparse products per dimension); it is the
+embedding of graphs up to 50k nodes, and the GenURL engine refines it (the GKL loss over P_X's
+edges) on larger graphs or with ``epochs=N`` (:mod:`genurl_graph.tasks.ge`).
 """
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ def chebyshev_filter(adj: sp.spmatrix, Z: np.ndarray, order: int = 10, mu: float
     products with an (n x d) block."""
     from scipy.special import iv
 
+    Z = np.asarray(Z, dtype=np.float32)
+    if order <= 1:
+        return Z
     n = adj.shape[0]
     A = sp.csr_matrix(adj, dtype=np.float32) + sp.eye(n, dtype=np.float32, format="csr")
     deg = np.asarray(A.sum(1)).ravel()
     DA = sp.diags((1.0 / deg).astype(np.float32)) @ A
     M = ((1.0 - mu) * sp.eye(n, dtype=np.float32, format="csr") - DA).tocsr()  # L - mu I
-    Z = np.asarray(Z, dtype=np.float32)
-    if order <= 1:
-        return Z
     x0 = Z
     x1 = 0.5 * (M @ (M @ Z)) - Z
     conv = iv(0, theta) * x0 - 2 * iv(1, theta) * x1
