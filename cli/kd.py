@@ -25,8 +25,8 @@ def _read_inputs(path: Path, ids: np.ndarray | None):
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         if ids is not None:
             return gio.read_features(path, ids), ids
-        X, row_ids, lines = gio._read_feature_table(gio._existing_file(path))
-        gio._check_finite_matrix(X, path, "the inputs", lines)
+        X, row_ids, lines = gio.read_feature_table(gio.existing_file(path))
+        gio.check_finite_matrix(X, path, "the inputs", lines)
         return X.astype(np.float32), row_ids
     X = gio.read_features(path)
     own = gio.nodes_path_for(path)

@@ -94,10 +94,10 @@ def _json_default(value):
 
 def load(path, device: str = "cpu"):
     """A fitted :class:`GenURL` from a file written by :func:`save`; other files are refused."""
-    from .io import _existing_file
+    from .io import existing_file
     from .model import GenURL
 
-    path = _existing_file(path)
+    path = existing_file(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a pickle with code, a zip of something else, text, ...

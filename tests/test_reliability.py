@@ -36,7 +36,7 @@ def test_failed_array_write_leaves_the_pair_as_it_was(tmp_path, monkeypatch):
         fh.write(b"\x93NUMPY half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(gio.np, "save", disk_full)
+    monkeypatch.setattr(np, "save", disk_full)
     with pytest.raises(OSError):
         gio.write_embeddings(out, np.zeros((4, 2), np.float32), np.array(["w", "x", "y", "z"]))
     assert _same_as_before(tmp_path, before)  # no new ids beside the old array, no temporary left
@@ -53,17 +53,17 @@ def test_failed_rename_rolls_back(tmp_path, monkeypatch, fail_at):
             raise OSError(errno.EIO, "I/O error")
         return real(src, dst)
 
-    monkeypatch.setattr(gio.os, "replace", flaky)
+    monkeypatch.setattr(os, "replace", flaky)
     with pytest.raises(OSError):
         gio.write_embeddings(out, np.zeros((4, 2), np.float32), np.array(["w", "x", "y", "z"]))
-    monkeypatch.setattr(gio.os, "replace", real)
+    monkeypatch.setattr(os, "replace", real)
     assert _same_as_before(tmp_path, before)
     Z, ids = gio.read_embeddings(out)
     assert Z.shape == (3, 2) and list(ids) == ["a", "b", "c"]
 
 
 def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(gio.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
     with pytest.raises(OSError):
         gio.write_embeddings(tmp_path / "z.npy", np.zeros((2, 2)), np.array([0, 1]))
     assert list(tmp_path.iterdir()) == []
@@ -72,7 +72,7 @@ def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
 def test_cli_disk_full_is_one_line(tmp_path, monkeypatch):
     edges = tmp_path / "e.txt"
     edges.write_text("".join(f"{i} {(i + 1) % 20}\n" for i in range(20)))
-    monkeypatch.setattr(gio.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
     res = run("embed", edges, "-o", tmp_path / "z.npy", "-q", "--epochs", 1, "--dim", 4)
     assert res.exit_code == 1 and "No space left" in res.output and "Traceback" not in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.txt"]

@@ -12,7 +12,7 @@ from .nodes import linear_probe
 
 
 def _read_split(path: Path, ids, labels: gio.Labels) -> dict:
-    path = gio._existing_file(path)
+    path = gio.existing_file(path)
     try:
         raw = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -29,8 +29,8 @@ def _read_split(path: Path, ids, labels: gio.Labels) -> dict:
     split = {}
     for part in ("train", "val", "test"):
         wanted = np.asarray([str(v) for v in raw[part]], dtype=object)
-        wanted = gio._normalise_ids(wanted) if len(wanted) else np.zeros(0, np.int64)
-        rows = gio._index_ids(ids, wanted, Path(path), "the embeddings' nodes", None) if len(wanted) else np.zeros(0, np.int64)
+        wanted = gio.normalise_ids(wanted) if len(wanted) else np.zeros(0, np.int64)
+        rows = gio.index_ids(ids, wanted, Path(path), "the embeddings' nodes", None) if len(wanted) else np.zeros(0, np.int64)
         unlabelled = [int(r) for r in rows if int(r) not in pos_of_row]
         if unlabelled:
             raise InputError(f"{len(unlabelled)} {part} nodes have no label (first: row {unlabelled[0]})", path)
