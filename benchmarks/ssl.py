@@ -178,9 +178,9 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature, refin
     images = encoder.prepare(X[train])
     augment = ImageViews()
     if method == "simclr":
-        train_simclr(images, encoder, augment, epochs, batch, DEFAULTS.lr, seed, temperature)
+        train_simclr(images, encoder, augment, epochs, batch, DEFAULTS.train.lr, seed, temperature)
     elif method == "byol":
-        train_byol(images, encoder, augment, epochs, batch, DEFAULTS.lr, seed)
+        train_byol(images, encoder, augment, epochs, batch, DEFAULTS.train.lr, seed)
     else:
         raise ValueError(method)
     return _features(encoder, images).cpu().numpy(), _features(encoder, encoder.prepare(X[test])).cpu().numpy()
@@ -240,7 +240,7 @@ def main():
     ap.add_argument("--methods", nargs="*", default=["pixels", "genurl", "simclr", "byol"])
     ap.add_argument("--epochs", type=int, default=None,
                     help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)")
-    ap.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
+    ap.add_argument("--batch", type=int, default=DEFAULTS.train.batch_size)
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)")
     ap.add_argument("--device", default="cpu", help="torch device for every method (cpu, cuda)")
     ap.add_argument("--refine", type=int, default=None,

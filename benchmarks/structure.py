@@ -186,7 +186,7 @@ def main():
             res = {}
             ids = read_graph(edges).ids
             rows, Y = multi_hot(labels, ids)
-            trained = ge_defaults(read_graph(edges)).epochs  # the default's epochs: show the other choice
+            trained = ge_defaults(read_graph(edges)).train.epochs  # the default's epochs: show the other choice
             for who, epochs in (("genurl", None), (f"genurl {2 if trained == 0 else 0} ep", 2 if trained == 0 else 0)):
                 runs, walls = [], []
                 for seed in range(args.seeds):

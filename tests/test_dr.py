@@ -167,11 +167,12 @@ def test_refine_refreshes_p_from_the_layout(digits, layout):
 def test_small_layout_trains_on_one_thread_and_restores_the_count():
     import torch
 
-    from genurl_graph.tasks.dr import ONE_THREAD_BELOW, _threads_for
+    from genurl_graph.tasks import dr
 
+    X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32)
+    assert dr.build(GenURL(task="dr"), X).threads == 1  # a small free layout: one thread
+    assert dr.build(GenURL(task="dr", parametric=True), X).threads is None
     before = torch.get_num_threads()
-    with _threads_for(ONE_THREAD_BELOW - 1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with _threads_for(ONE_THREAD_BELOW):
-        assert torch.get_num_threads() == before
+    seen = []
+    GenURL(task="dr", epochs=2, progress=lambda *a: seen.append(torch.get_num_threads())).fit(X)
+    assert seen == [1, 1] and torch.get_num_threads() == before

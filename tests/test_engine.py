@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from genurl_graph.encoders import Table
-from genurl_graph.engine import Trainer, gkl_loss
+from genurl_graph.engine import EdgeStream, Trainer, TrainConfig, gkl_loss
 from genurl_graph.engine.loss import nu_schedule
 
 
@@ -24,7 +24,7 @@ def test_loss_prefers_close_neighbours():
 def test_training_lowers_loss_and_separates_blocks(sbm):
     edges, y = sbm_edges(sbm)
     enc = Table(len(y), 8, init_scale=1.0)
-    result = Trainer(epochs=150, lr=0.05, seed=0).fit(enc, None, edges, len(y))
+    result = Trainer(epochs=150, lr=0.05, seed=0).fit(enc, EdgeStream(None, edges, len(y)))
     assert result.losses[-1] < 0.8 * result.losses[0]
     Z = enc.weight.detach().numpy()
     centres = np.stack([Z[y == c].mean(0) for c in range(3)])
@@ -38,15 +38,37 @@ def test_same_seed_same_embedding_bit_for_bit(sbm):
     for _ in range(2):
         torch.manual_seed(0)
         enc = Table(len(y), 4)
-        Trainer(epochs=5, lr=0.05, seed=3, batch_size=100).fit(enc, None, edges, len(y))
+        Trainer(TrainConfig(epochs=5, lr=0.05, batch_size=100), seed=3).fit(enc, EdgeStream(None, edges, len(y)))
         out.append(enc.weight.detach().clone())
     assert torch.equal(out[0], out[1])
 
 
 def test_early_stop_on_plateau(sbm):
     edges, y = sbm_edges(sbm)
-    result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), None, edges, len(y))
+    result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), EdgeStream(None, edges, len(y)))
     assert result.stopped_early and len(result.losses) < 50
+
+
+def test_a_hook_that_changes_p_restarts_the_plateau_test(sbm):
+    edges, y = sbm_edges(sbm)
+    stream = EdgeStream(None, edges, len(y))
+    calls = []
+
+    def hook(epoch, encoder):
+        calls.append(epoch)
+        return epoch == 4  # "P_X changed" at epoch 4
+
+    result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), stream, [hook])
+    assert calls == list(range(len(result.losses)))
+    assert result.stopped_early and len(result.losses) >= 10  # the test restarts at epoch 4: 5 more at least
+
+
+def test_train_config_refuses_bad_settings():
+    import pytest
+
+    for bad in ({"optimizer": "lbfgs"}, {"form": "exact"}, {"negatives": -1}, {"epochs": -1}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
 
 
 def test_nu_schedule():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from genurl_graph import Graph, as_graph
+from genurl_graph import as_graph
 from genurl_graph.eval import evaluate_links, link_metrics, linear_probe, split_edges
 
 
@@ -46,6 +46,9 @@ def test_link_metrics_known_values():
 def test_evaluate_links_with_oracle(sbm):
     g = as_graph(sbm[0])
     oracle = lambda train, seed: np.eye(3)[sbm[1]] * 10  # noqa: E731  (blocks are the truth)
+    edges_before = g.adj.copy()
     res = evaluate_links(g, oracle, seeds=1)
     assert res["metrics"]["auc"]["mean"] > 0.85
-    assert isinstance(g, Graph)
+    noise = lambda train, seed: np.random.default_rng(seed).normal(size=(train.num_nodes, 3))  # noqa: E731
+    assert abs(evaluate_links(g, noise, seeds=1)["metrics"]["auc"]["mean"] - 0.5) < 0.1  # no signal: chance
+    assert (g.adj != edges_before).nnz == 0  # the caller's graph is left as it was

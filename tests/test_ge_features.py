@@ -2,7 +2,7 @@
 import numpy as np
 
 from genurl_graph import GenURL, as_graph
-from genurl_graph.graphs.views import tiled_copies
+from genurl_graph.similarity.copies import tiled_copies
 from genurl_graph.similarity import StructureAffinity
 
 

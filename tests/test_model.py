@@ -81,6 +81,7 @@ def test_large_structure_only_graphs_train_fewer_epochs_in_larger_batches():
 
     small, large = ge.defaults(ring(1000)), ge.defaults(ring(10 * ge.LARGE))
     assert small == ge.STRUCTURE_ONLY
-    assert large.batch_size == 2 * 10 * ge.LARGE and small.epochs == 0 and large.epochs == ge.LARGE_EPOCHS
+    assert large.train.batch_size == 2 * 10 * ge.LARGE and small.train.epochs == 0
+    assert large.train.epochs == ge.LARGE_EPOCHS
     huge = ge.defaults(ring(100 * ge.LARGE))
-    assert huge.pool == 32 and small.pool == 128
+    assert huge.train.pool == 32 and small.train.pool == 128

@@ -68,3 +68,18 @@ def test_cli_plot(tmp_path, blobs):
         res = runner.invoke(app, ["plot", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "bad.png"), *bad])
         assert res.exit_code == 2 and what in res.output
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_plotting_leaves_the_users_matplotlib_backend_and_figures_alone(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a user's choice that plotting must not switch to Agg
+    try:
+        import matplotlib.pyplot as plt
+
+        figures = plt.get_fignums()
+        plot(np.random.default_rng(0).normal(size=(30, 2)), tmp_path / "p.png", labels=np.arange(30) % 3)
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
+        assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        matplotlib.use(before)

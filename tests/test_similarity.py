@@ -2,6 +2,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from genurl_graph.similarity import FeatureAffinity, StructureAffinity, combine, fuzzy_union, smooth_knn, t_kernel
+from genurl_graph.similarity.affinity import random_walks
 
 
 def test_t_kernel_limits():
@@ -26,7 +27,7 @@ def test_fuzzy_union_symmetric_in_unit_interval():
     assert np.allclose(U, d + d.T - d * d.T)
 
 
-def test_feature_affinity_and_to_new():
+def test_feature_affinity_keeps_clusters_apart():
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (40, 5)), rng.normal(8, 1, (40, 5))])
     aff = FeatureAffinity(X, k=5, metric="euclidean")
@@ -34,8 +35,6 @@ def test_feature_affinity_and_to_new():
     assert np.allclose(P, P.T) and P.max() <= 1 and np.all(np.diag(P) == 0)
     # neighbours stay within their cluster
     assert P[:40, 40:].sum() == 0
-    new = aff.to_new(rng.normal(8, 1, (3, 5)))
-    assert new.shape == (3, 80) and new[:, :40].sum() == 0 and np.all(new.getnnz(1) == 5)
 
 
 def test_structure_affinity_walks_cover_edges(sbm):
@@ -52,13 +51,6 @@ def test_structure_affinity_walks_cover_edges(sbm):
     assert both.P.max() <= 1 and both.P.nnz >= walks.P.nnz
 
 
-def test_structure_to_new_scales_links():
-    adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
-    aff = StructureAffinity(adj)
-    new = aff.to_new(sp.csr_matrix(np.array([[2.0, 0, 4.0]]))).toarray()
-    assert np.allclose(new, [[0.5, 0, 1.0]])
-
-
 def test_latent_knn_changes_p_only_where_neighbours_changed():
     from genurl_graph.similarity import FeatureAffinity, LatentKNN
 
@@ -67,23 +59,24 @@ def test_latent_knn_changes_p_only_where_neighbours_changed():
     dyn = LatentKNN(FeatureAffinity(X, k=5, metric="euclidean"), k=4)
     Z = rng.normal(size=(120, 2)).astype(np.float32)
     first = dyn.update(Z).P.copy()
-    assert len(dyn.changed) == 120
+    old = dyn.neighbours.copy()
     Z2 = Z.copy()
     Z2[:3] += 50.0  # move three points far away: only their neighbourhoods (and their old neighbours') change
     second = dyn.update(Z2).P
-    assert 0 < len(dyn.changed) < 40
+    changed = np.flatnonzero((dyn.neighbours != old).any(1))
+    assert 0 < len(changed) < 40
     diff = (second - first).tocoo()
-    touched = set(dyn.changed.tolist())
+    touched = set(changed.tolist())
     rows, cols = diff.row[diff.data != 0], diff.col[diff.data != 0]
     assert len(rows) > 0
     assert all(r in touched or c in touched for r, c in zip(rows, cols))
-    assert dyn.update(Z2) is not None and len(dyn.changed) == 0  # same embedding: nothing changes
+    assert abs(dyn.update(Z2).P - second).max() == 0  # same embedding: the same P_X
 
 
 def test_walk_contexts_match_the_full_pmi_in_blocks(sbm):
     """The blocked shifted PPMI equals the one from the full co-occurrence matrix (same walks),
     whatever the block size; a context cap keeps each row's strongest entries, symmetrised."""
-    from genurl_graph.similarity.affinity import _top_k_rows, positive_pmi, random_walk_cooccurrence, walk_contexts
+    from genurl_graph.similarity.affinity import _top_k_rows, walk_contexts
 
     edges, _ = sbm
     n = edges.max() + 1
@@ -100,3 +93,37 @@ def test_walk_contexts_match_the_full_pmi_in_blocks(sbm):
     _, capped = walk_contexts(adj, 4, 12, 3, np.random.default_rng(1), k=3, context_k=4)
     assert abs(capped - capped.T).max() == 0 and capped.nnz < M.nnz
     assert abs(capped - M.multiply(capped > 0)).max() < 1e-5  # the kept entries are exact
+
+
+def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
+                             rng: np.random.Generator) -> sp.csr_matrix:
+    """Counts of (i, j) within ``window`` steps of each other on the same random walks as
+    :func:`walk_contexts` takes, as a full sparse matrix: the reference it is checked against."""
+    path = random_walks(adj, walks_per_node, walk_length, rng)
+    n = adj.shape[0]
+    C = sp.csr_matrix((n, n), dtype=np.float32)
+    for w in range(1, window + 1):
+        r, c = path[:-w].ravel(), path[w:].ravel()
+        keep = r != c
+        r, c = r[keep], c[keep]
+        C = C + sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, n))
+        del r, c, keep
+    return (C + C.T).tocsr()
+
+
+def positive_pmi(C: sp.csr_matrix) -> sp.csr_matrix:
+    """PPMI of co-occurrence counts: max(0, log(C_ij C / (C_i C_j))), which discounts hubs
+    (what DeepWalk and node2vec factorise implicitly)."""
+    C = sp.csr_matrix(C)
+    C.sum_duplicates()
+    total = C.sum(dtype=np.float64)
+    row = np.asarray(C.sum(1, dtype=np.float64)).ravel()
+    col = np.asarray(C.sum(0, dtype=np.float64)).ravel()
+    pmi = C.data.astype(np.float64) * total  # computed in place, row by row, in C's CSR layout
+    pmi /= np.repeat(row, np.diff(C.indptr))
+    pmi /= col[C.indices]
+    np.log(pmi, out=pmi)
+    pmi[pmi < 0] = 0
+    M = sp.csr_matrix((pmi, C.indices.copy(), C.indptr.copy()), shape=C.shape)
+    M.eliminate_zeros()
+    return M

@@ -90,10 +90,26 @@ def test_ssl_fit_transform_reproducible_and_learns():
     assert losses[-1] < losses[0]
 
 
-def test_ssl_refine_links_latent_neighbours():
+def test_ssl_refine_links_latent_neighbours(monkeypatch):
+    from genurl_graph.tasks import ssl
+
     X, _ = bars(32)
+    seen, real = [], ssl._ViewStream.batches
+
+    def spy(self, epoch, gen, config):
+        for batch in real(self, epoch, gen, config):
+            seen.append((epoch, batch[3].clone(), None if self.refiner.neighbours is None
+                         else self.refiner.neighbours.copy()))
+            yield batch
+
+    monkeypatch.setattr(ssl._ViewStream, "batches", spy)
     m = GenURL(task="ssl", epochs=3, batch_size=16, refine=1, k=3).fit(X)
     assert m.embeddings_.shape[0] == 32 and np.isfinite(m.embeddings_).all()
+    first = [p for epoch, p, _ in seen if epoch == 0]
+    later = [(p, nb) for epoch, p, nb in seen if epoch >= 1]
+    assert first and all(bool((p == 1).all()) for p in first)  # epoch 0: the views' links only
+    assert later and all(bool((p == 0.5).any()) for p, _ in later)  # then latent neighbours at P = 0.5
+    assert later[-1][1].shape == (32, 3)
 
 
 def test_ssl_save_load_round_trip(tmp_path):
@@ -163,7 +179,8 @@ def test_graph_views_and_view_edges():
     from conftest import planted_edges
 
     from genurl_graph.graphs import as_graph
-    from genurl_graph.graphs.views import graph_views, with_view_edges
+    from genurl_graph.graphs.views import graph_views
+    from genurl_graph.similarity.copies import with_view_edges
     from genurl_graph.similarity import StructureAffinity
 
     edges, y = planted_edges()

@@ -56,6 +56,7 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
     from ..graphs import as_graph
     from ..model import GenURL
     from ..tasks import ge
+    from ..tasks.base import setting
 
     if method not in METHODS:
         raise InputError(f"unknown partition method {method!r}: {', '.join(METHODS)}")
@@ -79,9 +80,9 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
     _note(progress, "P_X")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        _, table, _, affinity, neg_w = ge.wire(graph, "table", dim, m._setting("k", ge.WITH_FEATURES.k), m.hops,
-                                               m.alpha, m._setting("hidden", 512), walks, length, win, seed)
-    auto = ge.defaults(graph, "table")
+        _, table, _, affinity, neg_w = ge.wire(graph, "table", dim, setting(m, "k", ge.WITH_FEATURES.k), m.hops,
+                                               m.alpha, setting(m, "hidden", 512), walks, length, win, seed)
+    auto = ge.defaults(graph, "table").train
     init = table.weight.detach().numpy()
     del table
     src, dst, p = affinity.edges()

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from .base import register, reset_all
 
 
 def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
@@ -17,6 +18,7 @@ def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
     return layers + ([nn.MaxPool2d(2)] if pool else [])
 
 
+@register("cnn")
 class CNN(nn.Module):
     inductive = True
 
@@ -31,6 +33,15 @@ class CNN(nn.Module):
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
         self.register_buffer("value_scale", torch.ones(()))  # raw pixel value of 1.0 in [0, 1] units
+
+    def config(self) -> dict:
+        return {"channels": self.channels, "dim": self.dim, "width": self.width,
+                "proj_hidden": self.proj_hidden}
+
+    def reset_parameters(self):
+        """New weights; the fitted input scaling (buffers) is kept."""
+        reset_all(self.backbone)
+        reset_all(self.projector)
 
     @property
     def feature_dim(self) -> int:

@@ -66,7 +66,6 @@ def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, 
     0.7690 against 0.2474 / 0.7677, DBLP 0.0583 / 0.7236 against 0.0581 / 0.7232 (docs/structure.md)."""
     from threadpoolctl import threadpool_limits
 
-    from .models import spectral_init
 
     # one BLAS thread: the dense steps are small (n x (dim + 10) blocks) and the sparse products
     # single-threaded anyway; OpenBLAS's threads made them 10x slower on a busy 2-core machine
@@ -76,3 +75,53 @@ def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, 
         if order > 1:
             Z = factor_rows(chebyshev_filter(adj, Z, order, mu=mu), dim)
     return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) -> np.ndarray:
+    """A start for a free table from a similarity matrix: U sqrt(S) of its rank-``dim``
+    randomized SVD, rows scaled to norm ``radius`` (as UMAP starts from a spectral layout).
+    Computed in float32 (the SVD keeps ``M``'s dtype): half the memory of a float64 copy of M
+    and of the (n x (dim + 10)) range sketches, which is what bounds it on large graphs."""
+    from sklearn.utils.extmath import randomized_svd
+
+    dim_svd = min(dim, min(M.shape) - 1)
+    M = M if sp.isspmatrix_csr(M) and M.dtype == np.float32 else sp.csr_matrix(M, dtype=np.float32)
+    U, S, _ = randomized_svd(M, dim_svd, n_iter=5, random_state=seed)
+    del _
+    Z = U * np.sqrt(S)
+    del U
+    if dim_svd < dim:
+        Z = np.hstack([Z, np.zeros((Z.shape[0], dim - dim_svd), dtype=Z.dtype)])
+    # A row the SVD leaves at 0 (M empty there: e.g. no context above the PMI shift on a tiny
+    # graph) starts in a random direction: a table of equal rows gets no gradient and stays so.
+    norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    empty = norms[:, 0] <= 1e-12
+    if empty.any():
+        Z[empty] = np.random.default_rng(seed).normal(size=(int(empty.sum()), dim)).astype(Z.dtype)
+        norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    return (radius * Z / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0) -> np.ndarray:
+    """A start for a layout from a similarity graph (as UMAP's): the eigenvectors 2..dim+1 of
+    D^-1/2 P D^-1/2 (the smoothest non-constant ones), scaled so the largest |coordinate| is
+    ``scale``, plus a little noise to break ties. Falls back to a random start when the
+    eigensolver does not converge (e.g. a graph in many pieces)."""
+    from scipy.sparse.linalg import eigsh
+
+    rng = np.random.default_rng(seed)
+    n = P.shape[0]
+    P = sp.csr_matrix(P, dtype=np.float64)
+    deg = np.asarray(P.sum(1)).ravel()
+    inv = sp.diags(1 / np.sqrt(np.maximum(deg, 1e-12)))
+    M = inv @ P @ inv
+    try:
+        if n <= dim + 2:
+            raise ValueError("too few points")
+        v0 = rng.random(n)
+        vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
+        Z = vecs[:, np.argsort(-vals)[1:dim + 1]]
+    except Exception:  # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
+        Z = rng.uniform(-1, 1, size=(n, dim))
+    Z = Z / max(np.abs(Z).max(), 1e-12) * scale
+    return (Z + rng.normal(scale=1e-4 * scale, size=Z.shape)).astype(np.float32)

@@ -193,3 +193,13 @@ def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
     frac = (epoch / max(epochs - 1, 1) - begin) / (end - begin)
     frac = min(max(frac, 0.0), 1.0)
     return math.exp(math.log(nu_start) + frac * (math.log(nu_end) - math.log(nu_start)))
+
+
+def kernel_used(form: str, dim: int, backend: str, device) -> str:
+    """The name of what computes :func:`gkl_loss` for embeddings of ``dim`` columns: ``fused``
+    (the closed-form sampled and normalized losses at low dimension), else the edge kernel."""
+    if form in ("sampled", "normalized") and dim <= FUSED_MAX_DIM:
+        return "fused"
+    from ..kernels import resolve_backend
+
+    return resolve_backend(backend, device)

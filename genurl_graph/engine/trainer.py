@@ -1,23 +1,80 @@
-"""The trainer: Adam over edge mini-batches of P_X with negatives drawn per batch."""
+"""The trainer: one loop for every task, over a stream of P_X edge batches with shared negatives.
+
+A run's settings are one :class:`TrainConfig`; each task gives its defaults as one, and
+:class:`~genurl_graph.GenURL` replaces the fields a user set. A *stream* yields the batches of
+an epoch: :class:`EdgeStream` walks a fixed P_X (graph embedding, DR, KD); SSL's draws a view
+graph per batch. *Hooks* run at the start of every epoch and may change P_X (the latent-kNN
+refresh of ``refine``, :func:`~genurl_graph.similarity.dynamic.refresh_hook`); a hook that
+returns True restarts the plateau test, since losses under a new P_X are not comparable.
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
 
 from ..errors import TrainingDiverged
 from ..kernels import resolve_backend
-from .loss import gkl_loss, nu_schedule
+from .loss import FORMS, gkl_loss, kernel_used, nu_schedule
 
 ProgressFn = Callable[[int, int, float], None]
+Hook = Callable[[int, torch.nn.Module], bool]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run.
+
+    Each epoch visits every P_X edge once, in shuffled batches of ``batch_size`` edges (all at
+    once when None); each batch draws a pool of ``pool`` nodes that every source in it is
+    pushed from, weighted ``negatives`` per edge, so memory does not grow with the negatives.
+    ``optimizer``: ``"adam"`` on the mean loss per edge, or ``"sgd"`` on the summed loss with
+    each gradient entry clipped to ``clip`` (UMAP's per-edge steps, taken for all edges at once:
+    the right tool for a free layout, where Adam's per-step bound slows the large moves).
+    ``form``: the loss form (:func:`~genurl_graph.engine.loss.gkl_loss`). ``lr_decay``: the
+    step size falls linearly to zero over the epochs; else a constant ``lr``. ``nu`` (nu_Z) may
+    be raised towards ``nu_end`` during training. Training stops early when the epoch loss has
+    not improved by a relative ``tol`` for ``patience`` epochs (0: never; not with ``nu_end``
+    or ``lr_decay``, whose losses are not comparable across epochs).
+    """
+
+    epochs: int = 200
+    lr: float = 1e-3
+    nu: float = 1.0
+    nu_end: float | None = None
+    negatives: float = 5.0
+    pool: int = 128
+    batch_size: int | None = None
+    patience: int = 30
+    tol: float = 1e-4
+    weight_decay: float = 0.0
+    lr_decay: bool = False
+    optimizer: str = "adam"
+    clip: float = 4.0
+    form: str = "fuzzy"
+
+    def __post_init__(self):
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}: adam or sgd")
+        if self.form not in FORMS:
+            raise ValueError(f"unknown loss form {self.form!r}: {', '.join(FORMS)}")
+        if self.epochs < 0:
+            raise ValueError("epochs must be >= 0")
+        if self.negatives < 0:
+            raise ValueError("negatives must be >= 0")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
 
 
 @dataclass
 class TrainResult:
-    """What a fit did: the loss of each epoch, whether it stopped on a plateau, wall seconds."""
+    """What a fit did: the loss of each epoch, whether it stopped on a plateau, wall seconds,
+    and the kernel that computed the loss (``fused``: the closed-form low-dimensional losses)."""
 
     losses: list = field(default_factory=list)
     stopped_early: bool = False
@@ -25,106 +82,92 @@ class TrainResult:
     backend: str = ""
 
 
+Batch = tuple  # (inputs, src, dst, p, pool): P_X edges among the rows of encoder(inputs), push rows
+
+
+class Stream(Protocol):
+    """The batches of one epoch; ``gen`` is the run's seeded generator, the only randomness."""
+
+    def batches(self, epoch: int, gen: torch.Generator, config: TrainConfig) -> Iterator[Batch]: ...
+
+
+class EdgeStream:
+    """A P_X given as edges (src, dst, p) among ``num_nodes`` rows of ``encoder(inputs)``: each
+    epoch shuffles the edges into batches; the push pool is drawn uniformly, or in proportion to
+    ``negative_weights`` (n,) when given. :meth:`set_edges` replaces P_X (a refresh)."""
+
+    def __init__(self, inputs, edges, num_nodes: int, negative_weights: np.ndarray | None = None,
+                 device="cpu"):
+        self.inputs, self.num_nodes, self.device = inputs, num_nodes, torch.device(device)
+        self.neg_w = (None if negative_weights is None
+                      else torch.as_tensor(negative_weights, dtype=torch.float32, device=self.device))
+        self.set_edges(edges)
+
+    def set_edges(self, edges) -> None:
+        self.edges = tuple(torch.as_tensor(a).to(self.device) for a in edges)
+
+    def batches(self, epoch: int, gen: torch.Generator, config: TrainConfig) -> Iterator[Batch]:
+        src, dst, p = self.edges
+        n_edges = len(src)
+        batch = n_edges if not config.batch_size else min(config.batch_size, n_edges)
+        order = torch.randperm(n_edges, generator=gen, device=self.device) if batch < n_edges else None
+        for lo in range(0, n_edges, batch):
+            idx = order[lo:lo + batch] if order is not None else slice(None)
+            pool = (torch.randint(0, self.num_nodes, (config.pool,), generator=gen, device=self.device)
+                    if self.neg_w is None
+                    else torch.multinomial(self.neg_w, config.pool, replacement=True, generator=gen))
+            yield self.inputs, src[idx], dst[idx], p[idx], pool
+
+
 class Trainer:
-    """Minimise the GKL loss of an encoder's embeddings against an affinity's P_X.
+    """Minimise the GKL loss of an encoder's embeddings against the P_X of a stream.
 
-    Each epoch visits every P_X edge once, in shuffled batches of ``batch_size`` edges (all at
-    once when ``None``); each batch draws a pool of ``pool`` uniform nodes that every source in
-    it is pushed from, weighted ``negatives`` per edge, so memory does not grow with the
-    negatives. ``optimizer``: ``"adam"`` on the mean loss per edge, or ``"sgd"`` on the summed
-    loss with each gradient entry clipped to ``clip`` (UMAP's per-edge steps, taken for all
-    edges at once: the right tool for a free layout, where Adam's per-step bound slows the
-    large moves). ``form``: the loss form (:func:`gkl_loss`). ``lr_decay``: the step size falls
-    linearly to zero over the epochs (layouts settle, as UMAP's SGD does); else a constant
-    ``lr``. ``nu`` (nu_Z) may be raised towards ``nu_end`` during training. Training stops early
-    when the epoch loss has not improved by a relative ``tol`` for ``patience`` epochs (not with
-    ``nu_end`` or ``lr_decay``, whose losses are not comparable across epochs). All randomness
-    comes from ``seed``.
-    """
+    ``Trainer(config)`` or ``Trainer(epochs=..., lr=...)`` (fields of :class:`TrainConfig`);
+    all randomness comes from ``seed``."""
 
-    def __init__(self, epochs: int = 200, lr: float = 1e-3, nu: float = 1.0, nu_end: float | None = None,
-                 negatives: float = 5.0, pool: int = 128, batch_size: int | None = None, patience: int = 30, tol: float = 1e-4,
-                 weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", backend: str = "auto",
-                 progress: ProgressFn | None = None, lr_decay: bool = False, optimizer: str = "adam",
-                 clip: float = 4.0, form: str = "fuzzy"):
-        if optimizer not in ("adam", "sgd"):
-            raise ValueError(f"unknown optimizer {optimizer!r}: adam or sgd")
-        if epochs < 1:
+    def __init__(self, config: TrainConfig | None = None, *, seed: int = 0, device: str = "cpu",
+                 backend: str = "auto", progress: ProgressFn | None = None, **settings):
+        self.config = replace(config or TrainConfig(), **settings)
+        if self.config.epochs < 1:
             raise ValueError("epochs must be at least 1")
-        if negatives < 0:
-            raise ValueError("negatives must be >= 0")
-        self.epochs, self.lr, self.nu, self.nu_end = epochs, lr, nu, nu_end
-        self.negatives, self.pool, self.batch_size, self.patience, self.tol = negatives, pool, batch_size, patience, tol
-        self.weight_decay, self.seed, self.device, self.backend = weight_decay, seed, device, backend
-        self.progress, self.lr_decay, self.optimizer, self.clip = progress, lr_decay, optimizer, clip
-        self.form = form
+        self.seed, self.device, self.backend, self.progress = seed, device, backend, progress
 
-    def fit(self, encoder: torch.nn.Module, inputs, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
-            num_nodes: int, negative_weights: np.ndarray | None = None, refresh=None,
-            refresh_every: int = 0) -> TrainResult:
-        """Train ``encoder(inputs)`` on P_X ``edges`` (src, dst, p); the push pool is drawn
-        uniformly, or in proportion to ``negative_weights`` (n,) when given. A dynamic P_X:
-        every ``refresh_every`` epochs, ``refresh(Z)`` (Z the current embedding, numpy) returns
-        the new edges (e.g. :class:`~genurl_graph.similarity.LatentKNN`)."""
+    def fit(self, encoder: torch.nn.Module, stream: Stream, hooks: Sequence[Hook] = ()) -> TrainResult:
+        """Train ``encoder`` on ``stream``'s batches; ``hooks(epoch, encoder)`` run at the start
+        of every epoch (True: P_X changed)."""
+        cfg = self.config
         device = torch.device(self.device)
+        backend = resolve_backend(self.backend, device)  # an unknown or unavailable one fails here
         gen = torch.Generator(device=device).manual_seed(self.seed)
-        neg_w = None if negative_weights is None else torch.as_tensor(negative_weights, dtype=torch.float32,
-                                                                         device=device)
-        state = {"edges": tuple(torch.as_tensor(a).to(device) for a in edges)}
-
-        def batches(epoch):
-            if refresh is not None and refresh_every and epoch and epoch % refresh_every == 0:
-                with torch.no_grad():
-                    current = encoder(inputs).detach().cpu().numpy()
-                state["edges"] = tuple(torch.as_tensor(a).to(device) for a in refresh(current))
-                state["new_p"] = True  # a new P_X: losses are not comparable
-            src, dst, p = state["edges"]
-            n_edges = len(src)
-            batch = n_edges if not self.batch_size else min(self.batch_size, n_edges)
-            order = torch.randperm(n_edges, generator=gen, device=device) if batch < n_edges else None
-            for lo in range(0, n_edges, batch):
-                idx = order[lo:lo + batch] if order is not None else slice(None)
-                pool = (torch.randint(0, num_nodes, (self.pool,), generator=gen, device=device) if neg_w is None
-                        else torch.multinomial(neg_w, self.pool, replacement=True, generator=gen))
-                yield inputs, src[idx], dst[idx], p[idx], pool
-
-        return self.fit_batches(encoder, batches, state)
-
-    def fit_batches(self, encoder: torch.nn.Module, batches, state: dict | None = None) -> TrainResult:
-        """The loop itself, over any stream of batches: ``batches(epoch)`` yields
-        ``(inputs, src, dst, p, pool)``, P_X edges among the rows of ``encoder(inputs)`` and the
-        rows each source is pushed from. :meth:`fit` streams a fixed P_X; SSL streams each
-        batch's view graph (:mod:`genurl_graph.tasks.ssl`). ``state["new_p"] = True`` set by the
-        stream restarts the plateau test."""
-        device = torch.device(self.device)
-        backend = resolve_backend(self.backend, device)
-        state = {} if state is None else state
         params = [prm for prm in encoder.parameters() if prm.requires_grad]
-        opt = (torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay) if self.optimizer == "adam"
-               else torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay))
-        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / self.epochs, 0.0))
-                 if self.lr_decay else None)
-        result = TrainResult(backend=backend)
+        opt = (torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.optimizer == "adam"
+               else torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay))
+        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / cfg.epochs, 0.0))
+                 if cfg.lr_decay else None)
+        result = TrainResult()
         best, since_best = float("inf"), 0
         start = time.perf_counter()
         encoder.train()
-        for epoch in range(self.epochs):
-            nu = nu_schedule(self.nu, self.nu_end, epoch, self.epochs)
+        for epoch in range(cfg.epochs):
+            new_p = any([hook(epoch, encoder) for hook in hooks])  # every hook runs
+            nu = nu_schedule(cfg.nu, cfg.nu_end, epoch, cfg.epochs)
             total, count = 0.0, 0
-            for inputs, s, d, w, pool in batches(epoch):
+            for inputs, s, d, w, pool in stream.batches(epoch, gen, cfg):
                 z = encoder(inputs)
-                loss = gkl_loss(z, s, d, w, pool, nu, self.negatives, backend, self.form)
+                if not result.backend:
+                    result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device)
+                loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form)
                 opt.zero_grad(set_to_none=True)
-                if self.optimizer == "sgd":
+                if cfg.optimizer == "sgd":
                     (loss * len(s)).backward()
                     for prm in params:
-                        prm.grad.clamp_(-self.clip, self.clip)
+                        prm.grad.clamp_(-cfg.clip, cfg.clip)
                 else:
                     loss.backward()
                 opt.step()
                 total += loss.item() * len(s)
                 count += len(s)
-            if state.pop("new_p", False):
+            if new_p:
                 best, since_best = float("inf"), 0
             if sched is not None:
                 sched.step()
@@ -135,12 +178,12 @@ class Trainer:
                                        "(GenURL(lr=...)) do this")
             result.losses.append(epoch_loss)
             if self.progress is not None:
-                self.progress(epoch + 1, self.epochs, epoch_loss)
-            if epoch_loss < best * (1 - self.tol):
+                self.progress(epoch + 1, cfg.epochs, epoch_loss)
+            if epoch_loss < best * (1 - cfg.tol):
                 best, since_best = epoch_loss, 0
             else:
                 since_best += 1
-                if self.patience and since_best >= self.patience and self.nu_end is None and not self.lr_decay:
+                if cfg.patience and since_best >= cfg.patience and cfg.nu_end is None and not cfg.lr_decay:
                     result.stopped_early = True
                     break
         encoder.eval()

@@ -28,15 +28,17 @@ class PlotResult:
     kind: str  # "classes", "numbers" or "none"
 
 
-def _pyplot():
+def _matplotlib():
+    """matplotlib's figure, colour maps and line classes, without pyplot: drawing on an Agg
+    canvas of our own leaves the user's pyplot backend and open figures as they are."""
     try:
         import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
     except ImportError as exc:
         raise InputError("plotting needs matplotlib: pip install matplotlib") from exc
-    return plt
+    return matplotlib, Figure, FigureCanvasAgg, Line2D
 
 
 def _labelled(labels, n: int):
@@ -73,13 +75,14 @@ def _label_kind(values: np.ndarray, kind: str) -> str:
 
 def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int):
     """Draw the 2-D ``Y``; returns (figure, points read back from the artists in row order, kind)."""
-    plt = _pyplot()
+    mpl, Figure, FigureCanvasAgg, Line2D = _matplotlib()
     n = len(Y)
     width, height = pixels
     if width < 100 or height < 100:
         raise InputError(f"the picture must be at least 100x100 pixels, got {width}x{height}")
     dpi = 100
-    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     s = float(np.clip(20_000 * (width * height) / 840 ** 2 / max(n, 1), 0.3, 24))  # marker area, pt^2
     # a seeded random drawing order, so no class is drawn systematically on top of the others
@@ -110,17 +113,17 @@ def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int
                 classes = classes[np.argsort(nums, kind="stable")]
             codes = {c: i for i, c in enumerate(classes)}
             k = len(classes)
-            cmap = plt.get_cmap("tab10" if k <= 10 else "tab20" if k <= 20 else "turbo")
+            cmap = mpl.colormaps["tab10" if k <= 10 else "tab20" if k <= 20 else "turbo"]
             colours = [cmap(i) if k <= 20 else cmap(i / max(k - 1, 1)) for i in range(k)]
             code = np.array([codes[str(v)] for v in value_of[rows]], dtype=np.int64)
             drawn.append((rows, ax.scatter(Y[rows, 0], Y[rows, 1], s=s, linewidths=0,
                                            c=[colours[i] for i in code])))
             if k <= MAX_LEGEND:
                 counts = np.bincount(code, minlength=k)
-                handles = [plt.Line2D([], [], marker="o", ls="", color=colours[i], label=f"{c} ({counts[i]})")
+                handles = [Line2D([], [], marker="o", ls="", color=colours[i], label=f"{c} ({counts[i]})")
                            for i, c in enumerate(classes)]
                 if len(rest):
-                    handles.append(plt.Line2D([], [], marker="o", ls="", color="0.8", label=f"no label ({len(rest)})"))
+                    handles.append(Line2D([], [], marker="o", ls="", color="0.8", label=f"no label ({len(rest)})"))
                 fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False,
                            title="label", markerscale=1.2)
     ax.set_xticks([])
@@ -137,12 +140,8 @@ def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int
 def _save(fig, path: Path) -> Path:
     from ..io import atomic_write
 
-    plt = _pyplot()
-    try:
-        with atomic_write(path) as fh:
-            fig.savefig(fh, format="png")
-    finally:
-        plt.close(fig)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format="png")
     return path
 
 

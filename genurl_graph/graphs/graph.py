@@ -83,8 +83,9 @@ def _from_edges(src, dst, w, n, directed, ids=None, features=None, source=None) 
 
 
 def read_graph(path, nodes=None, directed: bool = False, features=None) -> Graph:
-    """A :class:`Graph` from an edge-list file, an optional node-list file and features file."""
-    node_ids = gio.read_nodes(nodes) if nodes is not None else None
+    """A :class:`Graph` from an edge-list file, optional node list (a file, or an array of ids
+    that fixes the rows) and features file."""
+    node_ids = None if nodes is None else (nodes if isinstance(nodes, np.ndarray) else gio.read_nodes(nodes))
     edges = gio.read_edgelist(path, node_ids)
     ids = edges.ids
     feats = None

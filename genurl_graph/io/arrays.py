@@ -192,3 +192,4 @@ def read_feature_table(path: Path):
         raise InputError("no feature rows", path)
     return (np.asarray(values, dtype=np.float64), normalise_ids(np.array(rows, dtype=object)),
             np.asarray(lines))
+

@@ -1,7 +1,6 @@
 """P_X objects: input similarities held as a sparse (n x n) matrix, apart from the optimiser.
 
-As in openTSNE's ``affinity.py``, an affinity is built once from the input (static similarity)
-and can say how new points relate to the fitted ones (``to_new``), for inductive encoders.
+As in openTSNE's ``affinity.py``, an affinity is built once from the input (static similarity).
 """
 from __future__ import annotations
 
@@ -49,23 +48,10 @@ class FeatureAffinity(Affinity):
         if weights not in ("smooth", "binary"):
             raise ValueError(f"unknown weights {weights!r}: smooth or binary")
         self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
-        self._X = X
         idx, dist = knn_graph(X, k, metric, method=method)
         p = smooth_knn(dist, nu) if weights == "smooth" else np.ones_like(dist)
         super().__init__(fuzzy_union(rows_to_csr(idx, p, X.shape[0])))
 
-    def to_new(self, X_new) -> sp.csr_matrix:
-        """p_{j|new}: each new row's similarity to its k nearest fitted rows, (m x n)."""
-        m = X_new.shape[0]
-        stacked = sp.vstack([sp.csr_matrix(X_new), sp.csr_matrix(self._X)]) if sp.issparse(self._X) \
-            else np.vstack([np.asarray(X_new), np.asarray(self._X)])
-        idx, dist = knn_graph(stacked, self.k, self.metric)  # small m only: O((m+n)^2)
-        idx, dist = idx[:m], dist[:m]
-        keep = idx >= m
-        # Neighbours among the new rows are dropped; each row keeps its fitted neighbours.
-        p = smooth_knn(np.where(keep, dist, np.inf), self.nu) if self.weights == "smooth" else np.ones_like(dist)
-        vals = np.where(keep, p, 0)
-        return rows_to_csr(np.where(keep, idx - m, 0), vals, self._X.shape[0])
 
 
 def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator) -> np.ndarray:
@@ -114,23 +100,6 @@ def transition_pmi(adj: sp.spmatrix, exponent: float = 0.75) -> sp.csr_matrix:
     q /= q.sum()
     M = sp.csr_matrix((np.log(p) - np.log(q[A.indices]), A.indices.copy(), A.indptr.copy()), shape=A.shape)
     return M.astype(np.float32)
-
-
-def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
-                             rng: np.random.Generator) -> sp.csr_matrix:
-    """Counts of (i, j) within ``window`` steps of each other on uniform random walks (DeepWalk),
-    as a full sparse matrix: O(pairs) memory, for small graphs and tests (:func:`walk_contexts`
-    gives the same PMI without holding it)."""
-    path = random_walks(adj, walks_per_node, walk_length, rng)
-    n = adj.shape[0]
-    C = sp.csr_matrix((n, n), dtype=np.float32)
-    for w in range(1, window + 1):
-        r, c = path[:-w].ravel(), path[w:].ravel()
-        keep = r != c
-        r, c = r[keep], c[keep]
-        C = C + sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, n))
-        del r, c, keep
-    return (C + C.T).tocsr()
 
 
 def _walk_degrees(path: np.ndarray, window: int, n: int, chunk: int = 1 << 22) -> np.ndarray:
@@ -277,24 +246,6 @@ def _top_k_rows(M: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (row_of[keep], M.indices[keep])), shape=M.shape)
 
 
-def positive_pmi(C: sp.csr_matrix) -> sp.csr_matrix:
-    """PPMI of co-occurrence counts: max(0, log(C_ij C / (C_i C_j))), which discounts hubs
-    (what DeepWalk and node2vec factorise implicitly)."""
-    C = sp.csr_matrix(C)
-    C.sum_duplicates()
-    total = C.sum(dtype=np.float64)
-    row = np.asarray(C.sum(1, dtype=np.float64)).ravel()
-    col = np.asarray(C.sum(0, dtype=np.float64)).ravel()
-    pmi = C.data.astype(np.float64) * total  # computed in place, row by row, in C's CSR layout
-    pmi /= np.repeat(row, np.diff(C.indptr))
-    pmi /= col[C.indices]
-    np.log(pmi, out=pmi)
-    pmi[pmi < 0] = 0
-    M = sp.csr_matrix((pmi, C.indices.copy(), C.indptr.copy()), shape=C.shape)
-    M.eliminate_zeros()
-    return M
-
-
 class StructureAffinity(Affinity):
     """P from graph structure alone: the edges (weights scaled to at most 1), and, with
     ``walks_per_node > 0``, random-walk co-occurrence within ``window`` steps: its positive PMI
@@ -320,13 +271,24 @@ class StructureAffinity(Affinity):
             P = fuzzy_union(_top_k_rows(adj, adj.shape[0]))
         super().__init__(P)
 
-    def to_new(self, links: sp.spmatrix) -> sp.csr_matrix:
-        """p_{j|new} for new nodes from their links to fitted nodes ((m x n) weights): each
-        row scaled so its strongest link is 1."""
-        links = sp.csr_matrix(links, dtype=np.float32)
-        if links.shape[1] != self.num_nodes:
-            raise InputError(f"links must have {self.num_nodes} columns (the fitted nodes), got {links.shape[1]}")
-        return _top_k_rows(links, self.num_nodes).tocsr() if links.nnz else links
+
+def precomputed(P, num_nodes: int) -> Affinity:
+    """A user's own P_X (as openTSNE's precomputed affinities): an :class:`Affinity`, or an
+    (n x n) scipy sparse or dense matrix of similarities in [0, 1] between the rows the encoder
+    embeds; its non-zeros are the pulled pairs."""
+    if isinstance(P, Affinity):
+        P = P.P
+    if not sp.issparse(P):
+        P = np.asarray(P)
+        if P.dtype.kind not in "biuf":
+            raise InputError(f"the given affinity must be numbers, got dtype {P.dtype}")
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] != num_nodes:
+        raise InputError(f"the given affinity must be a ({num_nodes} x {num_nodes}) matrix (one row and "
+                         f"column per embedded row), got shape {P.shape}")
+    values = P.data if sp.issparse(P) else P
+    if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+        raise InputError("the given affinity's values must be finite and in [0, 1]")
+    return Affinity(P)
 
 
 def combine(*parts: tuple[Affinity, float]) -> Affinity:

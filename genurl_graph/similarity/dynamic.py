@@ -4,7 +4,7 @@
 of the embedding Z as it is now (binary, weight ``weight``), by weighted fuzzy union. Each
 :meth:`LatentKNN.update` recomputes Z's neighbours; only pairs that touch a point whose
 neighbour set changed can change in P_X. Used by SSL (latent neighbours of instances) and as
-``refine`` for DR.
+``refine`` for every task, through :func:`refresh_hook`.
 """
 from __future__ import annotations
 
@@ -27,21 +27,28 @@ class LatentKNN:
             raise ValueError("give the static affinity or num_nodes")
         self.static, self.k, self.weight = static, k, weight
         self.neighbours: np.ndarray | None = None
-        self.changed: np.ndarray = np.arange(static.num_nodes if static is not None else num_nodes)
         self.affinity: Affinity | None = static
 
     def update(self, Z) -> Affinity:
-        """Recompute the kNN of ``Z`` (n, d); returns the new P_X and records in ``changed``
-        the points whose neighbour sets differ from the last update (all, the first time)."""
+        """Recompute the kNN of ``Z`` (n, d) (kept, sorted, in ``neighbours``); returns the new P_X."""
         Z = np.asarray(Z, dtype=np.float32)
         idx, _ = knn_graph(Z, self.k, "euclidean")
-        idx = np.sort(idx, 1)
-        if self.neighbours is None:
-            self.changed = np.arange(len(Z))
-        else:
-            self.changed = np.flatnonzero((idx != self.neighbours).any(1))
-        self.neighbours = idx
+        self.neighbours = idx = np.sort(idx, 1)
         latent = Affinity(fuzzy_union(rows_to_csr(idx, np.ones(idx.shape, np.float32), len(Z))))
         self.affinity = (combine((self.static, 1.0), (latent, self.weight)) if self.static is not None
                          else combine((latent, self.weight)))
         return self.affinity
+
+
+def refresh_hook(latent: LatentKNN, every: int, embed, apply=None):
+    """The ``refine`` hook of the trainer (:class:`~genurl_graph.engine.trainer.Trainer`): at
+    the start of every ``every``-th epoch (not the first), ``latent.update(embed(encoder))``,
+    then ``apply(new P_X)`` (e.g. a stream's ``set_edges``); returns whether P_X changed."""
+    def hook(epoch: int, encoder) -> bool:
+        if not every or not epoch or epoch % every:
+            return False
+        affinity = latent.update(embed(encoder))
+        if apply is not None:
+            apply(affinity)
+        return True
+    return hook

@@ -19,42 +19,36 @@ they land together; constant columns add nothing to distances and are harmless.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..encoders import spectral_layout
-from ..encoders.models import MLP, Table
+from ..encoders import MLP, Table, spectral_layout
+from ..engine import TrainConfig
 from ..errors import InputError
-from ..similarity import FeatureAffinity
+from ..similarity import FeatureAffinity, precomputed
 from ._data import as_matrix
+from .base import Plan, embed, rows_inputs, setting, to_device, user_encoder
 
 
-@dataclass
+INPUTS_KIND = "matrix"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
+
+@dataclass(frozen=True)
 class DRDefaults:
     """DR settings. The free layout: full-batch SGD on the summed loss, clipped, step decaying
     linearly to 0 (UMAP's schedule, every edge at once); the MLP: Adam on the mean loss."""
 
     dim: int = 2
     k: int = 10
-    epochs: int = 500
-    lr: float = 1.0
-    nu: float = 1.0
-    nu_end: float | None = None
-    negatives: float = 15.0
-    pool: int = 128
-    batch_size: int | None = None
-    lr_decay: bool = True
-    optimizer: str = "sgd"
-    form: str = "sampled"
+    train: TrainConfig = TrainConfig(epochs=500, lr=1.0, nu=1.0, negatives=15.0, pool=128, lr_decay=True,
+                                     optimizer="sgd", form="sampled")
 
 
 FREE = DRDefaults()
-PARAMETRIC = DRDefaults(epochs=100, lr=1e-2, batch_size=4096, optimizer="adam", lr_decay=False,
-                        negatives=15.0, pool=128, form="sampled")
+PARAMETRIC = DRDefaults(train=TrainConfig(epochs=100, lr=1e-2, nu=1.0, batch_size=4096, optimizer="adam",
+                                          negatives=15.0, pool=128, form="sampled"))
 EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
 PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
 
@@ -89,50 +83,43 @@ def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
     return FeatureAffinity(Xr, k=k, metric=metric, weights="smooth", method="nndescent")
 
 
-def fit(model, X, features=None) -> None:
-    """DR for :class:`GenURL`: P_X on the kNN graph of X, then a free or parametric embedding."""
+def build(model, X, affinity=None) -> Plan:
+    """DR's plan: P_X on the kNN graph of X (or your own ``affinity``), then a free or
+    parametric embedding started from P_X's spectral layout."""
     auto = PARAMETRIC if model.parametric else FREE
     # The shared pool shrinks as n grows (each source's push is still weighted by its P; the
     # pool sets only its variance): the push costs n x pool pairs an epoch, the pull n x k.
-    auto = replace(auto, pool=int(np.clip(2 ** 18 // X.shape[0], 32, auto.pool)))
+    train = replace(auto.train, pool=int(np.clip(2 ** 18 // X.shape[0], 32, auto.train.pool)))
     if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data
-        auto = replace(auto, epochs=min(auto.epochs, 200))
-    k = model._setting("k", auto.k)
+        train = replace(train, epochs=min(train.epochs, 200))
+    k = setting(model, "k", auto.k)
     X = check_data(X, k)
     metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
-    affinity = data_affinity(X, k, metric, model.random_state)
-    dim = model.dim or auto.dim
     n = X.shape[0]
+    affinity = data_affinity(X, k, metric, model.random_state) if affinity is None else precomputed(affinity, n)
+    dim = model.dim or auto.dim
     start = spectral_layout(affinity.P, dim, model.random_state)
-    if model.parametric:
-        encoder = MLP(X.shape[1], dim, hidden=model._setting("hidden", 256), layers=3, norm="standard").fit_norm(X)
+    if isinstance(model.encoder, torch.nn.Module):
+        name = "custom"
+        encoder, inputs = user_encoder(model, lambda enc: rows_inputs(enc, X))
+    elif model.parametric:
+        encoder = MLP(X.shape[1], dim, hidden=setting(model, "hidden", 256), layers=3, norm="standard").fit_norm(X)
         inputs = encoder.prepare(X)
         _warm_start(encoder, inputs, start)
-        model.encoder_name_ = "mlp"
+        name = "mlp"
     else:
         encoder, inputs = Table(n, dim, init=start), None
-        model.encoder_name_ = "table"
-    with _threads_for(ONE_THREAD_BELOW if model.parametric else affinity.P.nnz + n * auto.pool):
-        inputs = model._train(encoder, inputs, affinity, n, auto)
-    model.metric_ = metric
-    model.embeddings_ = model._embed(inputs)
+        name = "table"
+    pairs = affinity.P.nnz + n * train.pool
+    return Plan(encoder=encoder, inputs=inputs, config=train, num_nodes=n, affinity=affinity, refine_k=k,
+                threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
+                fitted={"encoder_name_": name, "metric_": metric})
 
 
-ONE_THREAD_BELOW = 1 << 20  # pairs an epoch (pull edges + push pairs)
-
-
-@contextmanager
-def _threads_for(pairs: int):
-    """Train on one thread when an epoch has fewer than ONE_THREAD_BELOW pairs: each tensor pass
-    is then too short to share (a few 100 us), and on a busy machine a second thread's wait at
-    every pass costs more than it saves (digits on 2 busy cores: 7 s on one thread, 94 s on two)."""
-    before = torch.get_num_threads()
-    if pairs < ONE_THREAD_BELOW and before > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+# Pairs an epoch (pull edges + push pairs) below which a free layout trains on one thread: each
+# tensor pass is then too short to share (a few 100 us), and on a busy machine a second thread's
+# wait at every pass costs more than it saves (digits on 2 busy cores: 7 s on one thread, 94 s on two).
+ONE_THREAD_BELOW = 1 << 20
 
 
 def _warm_start(encoder: MLP, inputs: torch.Tensor, target: np.ndarray, steps: int = 100) -> None:
@@ -146,11 +133,10 @@ def _warm_start(encoder: MLP, inputs: torch.Tensor, target: np.ndarray, steps: i
         opt.step()
 
 
-def transform(model, X, features=None) -> np.ndarray:
+def transform(model, X, graph=None) -> np.ndarray:
     """Embed new points with the fitted parametric encoder."""
-    from ..model import to_device
-
     X = check_data(X, 0)
-    if X.shape[1] != model.encoder_.in_dim:
-        raise InputError(f"the model was fitted on {model.encoder_.in_dim} columns, got {X.shape[1]}")
-    return model._embed(to_device(model.encoder_.prepare(X), model.device))
+    in_dim = getattr(model.encoder_, "in_dim", None)
+    if in_dim is not None and X.shape[1] != in_dim:
+        raise InputError(f"the model was fitted on {in_dim} columns, got {X.shape[1]}")
+    return embed(model.encoder_, to_device(rows_inputs(model.encoder_, X), model.device))

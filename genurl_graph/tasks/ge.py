@@ -23,38 +23,40 @@ import torch
 
 from ..encoders import build_encoder, spectral_init
 from ..encoders.spectral import propagated_start
-from ..encoders.models import propagate
+from ..encoders.propagated import propagate
+from ..engine import TrainConfig
 from ..errors import InputError
 from ..graphs import Graph, as_graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 from ..similarity.affinity import transition_pmi
+from .base import Plan, embed, setting, to_device, user_encoder
 
 
-@dataclass
+INPUTS_KIND = "rows"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
+
+@dataclass(frozen=True)
 class GEDefaults:
-    """Settings that differ between graphs with and without features (chosen by the data)."""
+    """Settings that differ between graphs with and without features (chosen by the data):
+    the task's own and its training defaults (``train``)."""
 
     encoder: str
     dim: int
-    epochs: int
-    lr: float
-    nu: float
-    batch_size: int | None
-    negative_power: float | None  # pool drawn by degree^power; None: uniform
-    negatives: float = 5.0
-    k: int = 5
-    pool: int = 128  # nodes each batch's sources are pushed from
+    train: TrainConfig
+    negative_power: float | None  # push pool drawn by degree^power; None: uniform
+    k: int = 5  # neighbours of the propagated features in P_X
     copies: int = 1  # views of each node linked in P_X (graphs with features; 1: none)
 
 
 # copies=2 (each node as two dropout-masked copies linked in P_X) raised validation accuracy, not test
 # accuracy (Cora 82.65 over 2 seeds, CiteSeer 70.50; docs/ge-features.md) at twice the cost: off
-WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, epochs=50, lr=5e-3, nu=1.0, batch_size=None, negative_power=None)
+WITH_FEATURES = GEDefaults(encoder="ppr", dim=512, train=TrainConfig(epochs=50, lr=5e-3, nu=1.0),
+                           negative_power=None)
 # Structure only: the closed-form start (ProNE's factorisation and propagation) is the embedding;
 # training does not earn its time there (docs/structure.md): 2 epochs over the edges raised PPI's
 # macro-F1 / auROC from 0.2003 / 0.7123 to 0.2029 / 0.7208 but left BlogCatalog's at 0.2458 /
 # 0.7686 against the start's 0.2474 / 0.7677, at 8x the start's time. ``epochs=N`` trains N.
-STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128, epochs=0, lr=0.01, nu=10.0, batch_size=16384,
+STRUCTURE_ONLY = GEDefaults(encoder="table", dim=128,
+                            train=TrainConfig(epochs=0, lr=0.01, nu=10.0, batch_size=16384),
                             negative_power=0.75)
 
 
@@ -77,11 +79,11 @@ def defaults(graph: Graph, encoder: str | None = None) -> GEDefaults:
         n = graph.num_nodes
         if n <= LARGE:
             return STRUCTURE_ONLY
-        return replace(STRUCTURE_ONLY, batch_size=max(STRUCTURE_ONLY.batch_size, 2 * n),
-                       epochs=LARGE_EPOCHS,
-                       pool=int(np.clip(2**22 // n, 32, STRUCTURE_ONLY.pool)))
+        train = STRUCTURE_ONLY.train
+        return replace(STRUCTURE_ONLY, train=replace(train, batch_size=max(train.batch_size, 2 * n),
+                                                     epochs=LARGE_EPOCHS, pool=int(np.clip(2**22 // n, 32, train.pool))))
     if encoder == "table":
-        return replace(WITH_FEATURES, encoder="table", lr=0.05)
+        return replace(WITH_FEATURES, encoder="table", train=replace(WITH_FEATURES.train, lr=0.05))
     return WITH_FEATURES
 
 
@@ -131,41 +133,62 @@ def wire(graph: Graph, encoder: str, dim: int | None, k: int, hops: int, alpha: 
     return name, enc, inputs, affinity, neg_w
 
 
-def fit(model, graph, features=None, views: int = 0, drop_edge: float = 0.2, mask_feature: float = 0.3) -> None:
-    """GE for :class:`GenURL`: wire P_X and the encoder for ``graph``, train, embed.
+def build(model, X, features=None, views: int = 0, drop_edge: float = 0.2, mask_feature: float = 0.3,
+          affinity=None) -> Plan:
+    """GE's plan: P_X and the encoder for the graph ``X`` (with ``features``).
 
     ``views=V`` (graph SSL on the same engine): V GRACE-style views of the graph (edges dropped
     with probability ``drop_edge``, feature columns masked with ``mask_feature``) become node
-    copies, each linked to its original with P = 1 (:func:`~genurl_graph.graphs.views.with_view_edges`);
+    copies, each linked to its original with P = 1 (:func:`~genurl_graph.similarity.copies.with_view_edges`);
     the encoder embeds all copies, the originals' rows are the embedding. Off by default: on
-    Cora and CiteSeer it did not raise the probe accuracy (README, "Graph views")."""
-    from ..graphs.views import graph_views, tiled_copies, with_view_edges
+    Cora and CiteSeer it did not raise the probe accuracy (docs/benchmarks.md, "Graph views").
+    ``affinity``: your own P_X over the graph's nodes, instead of the graph's."""
+    from ..graphs.views import graph_views
+    from ..similarity import precomputed
+    from ..similarity.copies import tiled_copies, with_view_edges
 
-    graph = as_graph(graph, features)
-    k = model._setting("k", WITH_FEATURES.k)
-    model.encoder_name_, encoder, inputs, affinity, neg_w = wire(
-        graph, model.encoder, model.dim, k, model.hops, model.alpha, model._setting("hidden", 512), model.walks_per_node,
-        model.walk_length, model.window, model.random_state)
+    graph = as_graph(X, features)
+    k = setting(model, "k", WITH_FEATURES.k)
     n = graph.num_nodes
+    if isinstance(model.encoder, torch.nn.Module):
+        name = "custom"
+        encoder, inputs = user_encoder(model, lambda enc: enc.prepare(graph) if hasattr(enc, "prepare") else
+                                       (None if graph.features is None else _dense_tensor(graph.features)))
+        own = ge_affinity(graph, k, model.hops, model.alpha, model.walks_per_node, model.walk_length,
+                          model.window, model.random_state) if affinity is None else None
+        neg_w = None
+    else:
+        name, encoder, inputs, own, neg_w = wire(
+            graph, model.encoder, model.dim, k, model.hops, model.alpha, setting(model, "hidden", 512),
+            model.walks_per_node, model.walk_length, model.window, model.random_state)
+    affinity = precomputed(affinity, n) if affinity is not None else own
     if views:
         if not getattr(encoder, "inductive", False) or not isinstance(inputs, torch.Tensor):
-            raise InputError(f"graph views need an inductive encoder over node features (ppr, sgc, mlp), "
-                             f"not {model.encoder_name_!r}")
+            raise InputError(f"graph views need an inductive encoder over node features (ppr, sgc, mlp), not {name!r}")
         copies = graph_views(graph, views, drop_edge, mask_feature, model.random_state)
         inputs = torch.cat([inputs] + [encoder.prepare(v) for v in copies])
         affinity = with_view_edges(affinity, n, views)
-    auto = defaults(graph, model.encoder_name_)
-    copies = auto.copies if not views and model.encoder_name_ == "ppr" else 1
+    auto = defaults(graph, name)
+    copies = auto.copies if not views and name == "ppr" else 1
     if copies > 1:  # feature-masked views: the encoder's input dropout masks each copy afresh every epoch
         inputs, affinity = inputs.repeat(copies, 1), tiled_copies(affinity, n, copies)
-    inputs = model._train(encoder, inputs, affinity, max(views + 1, copies) * n, auto, neg_w)
-    model.graph_ = graph
-    model.embeddings_ = model._embed(inputs[:n] if isinstance(inputs, torch.Tensor) else inputs)[:n]
+    return Plan(encoder=encoder, inputs=inputs, config=auto.train, num_nodes=max(views + 1, copies) * n,
+                affinity=affinity, negative_weights=neg_w, refine_k=k, rows=n,
+                embed=lambda enc, x: embed(enc, x[:n] if isinstance(x, torch.Tensor) else x),
+                fitted={"encoder_name_": name, "graph_": graph})
 
 
-def transform(model, graph, features=None) -> np.ndarray:
-    """Embed the nodes of a (new) graph with the fitted inductive encoder."""
-    from ..model import to_device
+def _dense_tensor(X) -> torch.Tensor:
+    import scipy.sparse as sp
 
-    graph = as_graph(graph, features)
-    return model._embed(to_device(model.encoder_.prepare(graph), model.device))
+    return torch.from_numpy(np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32))
+
+
+def transform(model, X, features=None, graph=None) -> np.ndarray:
+    """Embed the nodes of a (new) graph with the fitted inductive encoder: ``transform(graph)``,
+    ``transform(graph, features=F)``, or ``transform(F, graph=graph)``."""
+    if graph is None and features is None and isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] > 3:
+        raise InputError(f"a graph embedding with the {model.encoder_name_} encoder needs the new nodes' graph: "
+                         "transform(graph, features=F) or transform(F, graph=graph) (CLI: --graph)")
+    graph = as_graph(X, features) if graph is None else as_graph(graph, X)
+    return embed(model.encoder_, to_device(model.encoder_.prepare(graph), model.device))

@@ -12,16 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from ..errors import InputError
 from ..graphs import Graph, as_graph
-from ..similarity import FeatureAffinity
+from ..similarity import FeatureAffinity, precomputed
+from ..engine import TrainConfig
 from ._data import as_matrix
+from .base import Plan, embed, rows_inputs, setting, to_device, user_encoder
 
 STUDENTS = ("mlp", "gcn")
 
 
-@dataclass
+INPUTS_KIND = "rows"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
+
+@dataclass(frozen=True)
 class KDDefaults:
     """Settings of the student when left at None on :class:`GenURL`, chosen on Cora with a GE
     teacher (seed 0, probe C chosen on the validation nodes): input dropout 0.5 also lets the
@@ -30,15 +35,11 @@ class KDDefaults:
     10 negatives, dim 256, hidden 1024, lr 1e-3, 100 or 300 epochs, 4 layers: no better."""
 
     dim: int = 128
-    epochs: int = 150
-    lr: float = 3e-3
-    nu: float = 1.0
-    batch_size: int | None = None
-    negatives: float = 5.0
     k: int = 15
     dropout: float = 0.5
     layers: int = 3
     weights: str = "smooth"
+    train: TrainConfig = TrainConfig(epochs=150, lr=3e-3, nu=1.0, negatives=5.0)
 
 
 DEFAULTS = KDDefaults()
@@ -59,6 +60,8 @@ def _split_inputs(X, features, graph):
 def _student(model, X, graph, dim: int, norm: str, dropout: float, layers: int):
     from ..encoders import GCN, MLP
 
+    if isinstance(model.encoder, torch.nn.Module):  # the user's own student
+        return user_encoder(model, lambda enc: rows_inputs(enc, X))
     if model.student not in STUDENTS:
         raise InputError(f"unknown student {model.student!r}: choose from {', '.join(STUDENTS)}")
     if model.student == "gcn":
@@ -66,17 +69,19 @@ def _student(model, X, graph, dim: int, norm: str, dropout: float, layers: int):
             raise InputError("the gcn student needs a graph (graph=, or --graph) over the input rows")
         if graph.num_nodes != X.shape[0]:
             raise InputError(f"the graph has {graph.num_nodes} nodes but the inputs have {X.shape[0]} rows")
-        enc = GCN(X.shape[1], dim, hidden=model._setting("hidden", 512), layers=layers)
+        enc = GCN(X.shape[1], dim, hidden=setting(model, "hidden", 512), layers=layers)
         return enc, enc.prepare(Graph(graph.adj, graph.ids, X, graph.directed, graph.source))
     if norm not in ("l1", "standard", "none"):
         raise InputError(f"unknown norm {norm!r}: standard, l1 or none")
-    enc = MLP(X.shape[1], dim, hidden=model._setting("hidden", 512), layers=layers, norm=norm, dropout=dropout).fit_norm(X)
+    enc = MLP(X.shape[1], dim, hidden=setting(model, "hidden", 512), layers=layers, norm=norm,
+              dropout=dropout).fit_norm(X)
     return enc, enc.prepare(X)
 
 
-def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard", dropout: float | None = None,
-        layers: int | None = None, metric: str | None = None, weights: str | None = None) -> None:
-    """KD for :class:`GenURL`: P_X from the teacher's kNN graph, train the student on X, embed.
+def build(model, X, features=None, teacher=None, graph=None, norm: str = "standard", dropout: float | None = None,
+          layers: int | None = None, metric: str | None = None, weights: str | None = None, affinity=None) -> Plan:
+    """KD's plan: P_X from the teacher's kNN graph (or your own ``affinity`` over the rows, then
+    ``teacher`` is not needed), the student over X.
 
     ``X`` (n, f) array or sparse matrix (or a graph with node features); ``teacher`` (n, d)
     embeddings of the same rows in the same order; ``graph`` for the ``gcn`` student. ``norm``
@@ -86,10 +91,12 @@ def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard
     """
     if model.student not in STUDENTS:
         raise InputError(f"unknown student {model.student!r}: choose from {', '.join(STUDENTS)}")
-    if teacher is None:
+    if teacher is None and affinity is None:
         raise InputError("task 'kd' needs the teacher's embeddings: fit(X, teacher=T)")
     X, graph = _split_inputs(X, features, graph)
     X = as_matrix(X, "the student's inputs")
+    if teacher is None:
+        teacher = X
     T = as_matrix(teacher.toarray() if sp.issparse(teacher) else teacher, "the teacher")
     if T.shape[0] != X.shape[0]:
         raise InputError(f"the teacher has {T.shape[0]} rows but the inputs have {X.shape[0]}: "
@@ -97,26 +104,24 @@ def fit(model, X, features=None, teacher=None, graph=None, norm: str = "standard
     if T.shape[0] < 2:
         raise InputError(f"a teacher of {T.shape[0]} row cannot have neighbours: need at least 2 rows")
     metric = metric or ("cosine" if model.metric == "auto" else model.metric)
-    k = min(model._setting("k", DEFAULTS.k), T.shape[0] - 1)
+    k = min(setting(model, "k", DEFAULTS.k), T.shape[0] - 1)
     if k < 1:
         raise InputError(f"k must be at least 1 for distillation, got {k}")
-    affinity = FeatureAffinity(T, k=k, metric=metric, weights=weights or DEFAULTS.weights)
+    affinity = (FeatureAffinity(T, k=k, metric=metric, weights=weights or DEFAULTS.weights) if affinity is None
+                else precomputed(affinity, X.shape[0]))
     dim = model.dim or DEFAULTS.dim
     encoder, inputs = _student(model, X, graph, dim, norm, DEFAULTS.dropout if dropout is None else dropout,
                                layers or DEFAULTS.layers)
-    model.encoder_name_ = model.student
-    inputs = model._train(encoder, inputs, affinity, X.shape[0], DEFAULTS)
-    model.embeddings_ = model._embed(inputs)
+    return Plan(encoder=encoder, inputs=inputs, config=DEFAULTS.train, num_nodes=X.shape[0], affinity=affinity,
+                refine_k=k, fitted={"encoder_name_": model.student if isinstance(model.encoder, str) else "custom"})
 
 
 def transform(model, X, features=None, graph=None) -> np.ndarray:
     """Embed new rows with the fitted student: X only (mlp), or X and their graph (gcn)."""
-    from ..model import to_device
-
     X, graph = _split_inputs(X, features, graph)
     X = as_matrix(X, "the inputs")
     enc = model.encoder_
-    in_dim = getattr(enc, "in_dim", None) or (enc.convs[0]._in_feats if hasattr(enc, "convs") else None)
+    in_dim = getattr(enc, "in_dim", None)
     if in_dim is not None and X.shape[1] != in_dim:
         raise InputError(f"the student takes {in_dim} input columns, got {X.shape[1]}")
     if hasattr(enc, "convs"):
@@ -126,5 +131,5 @@ def transform(model, X, features=None, graph=None) -> np.ndarray:
             raise InputError(f"the graph has {graph.num_nodes} nodes but the inputs have {X.shape[0]} rows")
         inputs = enc.prepare(Graph(graph.adj, graph.ids, X, graph.directed, graph.source))
     else:
-        inputs = enc.prepare(X)
-    return model._embed(to_device(inputs, model.device))
+        inputs = rows_inputs(enc, X)
+    return embed(enc, to_device(inputs, model.device))

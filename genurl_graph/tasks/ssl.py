@@ -14,37 +14,42 @@ GKL loss pulls each view towards its partners and pushes it from all views of th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterator
 
 import numpy as np
 import torch
 
+from ..engine import TrainConfig
 from ..errors import InputError
+from .base import Plan, setting, user_encoder
 
 ENCODERS = ("cnn",)
 
 
-@dataclass
+INPUTS_KIND = "images"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
+
+@dataclass(frozen=True)
 class SSLDefaults:
     """Settings left at None on :class:`GenURL`, chosen on MNIST-5k (15 epochs) and COIL-20
     (20 epochs) against SimCLR (benchmarks/ssl.py). The unnormalised fuzzy form reached at best
     0.934 linear / 0.852 10-NN on MNIST-5k (sphere 3, 3 negatives) against SimCLR's 0.957 /
     0.863; the normalised form with nu 5 on a sphere of radius 2 gave 0.949 / 0.873 (better
-    10-NN, worse probe), and with nu 100 on radius sqrt(2) 0.959 / 0.867."""
+    10-NN, worse probe), and with nu 100 on radius sqrt(2) 0.959 / 0.867. In ``train``:
+    ``batch_size`` is images per step (the view graph has views * batch nodes), ``nu`` 100 is
+    close to a Gaussian kernel on the sphere (SimCLR's at temperature 0.5), ``negatives`` the
+    push weight per edge, averaged over all views of the batch, the ``normalized`` form is
+    KL(P_i || Q_i) with Q normalised over the batch of views, and the pool is unused (the push
+    pool is the whole batch of views)."""
 
     dim: int = 128            # projector output, what the loss sees
     width: int = 16           # CNN channels of the first block; representation = 4 * width
-    epochs: int = 50
-    lr: float = 1e-3
-    nu: float = 100.0         # close to a Gaussian kernel on the sphere below: SimCLR's at temperature 0.5
-    batch_size: int = 256     # images per step; the view graph has views * batch nodes
-    negatives: float = 1.0    # push weight per edge, averaged over all views of the batch
     views: int = 2
     k: int = 5                # latent neighbours per image (refine)
     weight: float = 0.5       # P of a latent-neighbour pair
-    form: str = "normalized"  # KL(P_i || Q_i), Q normalised over the batch of views
     sphere: float | None = 2 ** 0.5  # radius of the sphere the projections are put on; None: free
-    pool: int = 0             # unused: the push pool is the whole batch of views
+    train: TrainConfig = TrainConfig(epochs=50, lr=1e-3, nu=100.0, batch_size=256, negatives=1.0, pool=0,
+                                     form="normalized")
 
 
 DEFAULTS = SSLDefaults()
@@ -101,45 +106,23 @@ class _PerView(torch.nn.Module):
         return z if not self.sphere else self.sphere * torch.nn.functional.normalize(z, dim=1)
 
 
-def fit(model, data, features=None, image_shape=None, width: int | None = None, views: int | None = None,
-        augment=None, sphere: float | None = -1, form: str | None = None) -> None:
-    """SSL for :class:`GenURL`: train a CNN on view graphs of ``data`` (images), embed them.
+class _ViewStream:
+    """SSL's batches: each step draws ``batch`` images (half of them latent neighbours of the
+    other half once ``refiner`` has neighbours) and ``views`` views of each; P_X is the batch's
+    view graph, the push pool all its views."""
 
-    ``augment``: an :class:`~genurl_graph.graphs.views.ImageViews` (default: its defaults)."""
-    from ..encoders import CNN
-    from ..graphs.views import ImageViews, graph_edges, view_graph
-    from ..similarity import LatentKNN
+    def __init__(self, images, batch: int, views: int, augment, refiner=None, weight: float = 0.5):
+        self.images, self.batch, self.views, self.augment = images, batch, views, augment
+        self.refiner, self.weight = refiner, weight
 
-    if features is not None:
-        raise InputError("task 'ssl' takes only images")
-    if model.encoder not in ("auto",) + ENCODERS:
-        raise InputError(f"unknown ssl encoder {model.encoder!r}: choose from {', '.join(ENCODERS)}")
-    X = as_images(data, image_shape)
-    n = X.shape[0]
-    views = views or DEFAULTS.views
-    if views < 2:
-        raise InputError(f"views must be at least 2, got {views}")
-    batch = min(model._setting("batch_size", DEFAULTS.batch_size), n)
-    encoder = CNN(1 if X.ndim == 3 else X.shape[1], model.dim or DEFAULTS.dim, width or DEFAULTS.width)
-    encoder.fit_norm(X)
-    encoder.to(model.device)
-    images = encoder.prepare(X)
-    augment = augment or ImageViews()
-    device = torch.device(model.device)
-    gen = torch.Generator(device=device).manual_seed(model.random_state)
-    k = model._setting("k", DEFAULTS.k)
-    latent = None
-    if model.refine:
-        latent = LatentKNN(None, k=min(k, n - 1), weight=DEFAULTS.weight, num_nodes=n)
-    state: dict = {}
+    def batches(self, epoch: int, gen: torch.Generator, config) -> Iterator[tuple]:
+        from ..graphs.views import graph_edges, view_graph
 
-    def batches(epoch):
-        if latent is not None and epoch and epoch % model.refine == 0:
-            latent.update(_features(encoder, images).cpu().numpy())
-            state["new_p"] = True
+        images, batch, n = self.images, self.batch, len(self.images)
+        device = images.device
         order = torch.randperm(n, generator=gen, device=device)
-        neighbours = None if latent is None or latent.neighbours is None else torch.as_tensor(latent.neighbours,
-                                                                                             device=device)
+        neighbours = (None if self.refiner is None or self.refiner.neighbours is None
+                      else torch.as_tensor(self.refiner.neighbours, device=device))
         # drop a last batch too small for batch norm
         for lo in range(0, max(n - batch, 0) + 1, batch):
             idx = order[lo:lo + batch]
@@ -149,25 +132,74 @@ def fit(model, data, features=None, image_shape=None, width: int | None = None, 
                 pick = torch.randint(0, neighbours.shape[1], (half,), generator=gen, device=device)
                 idx = torch.cat([idx[:half], neighbours[idx[:half], pick]])
                 pos = torch.arange(half, device=device)
-                links = (pos, pos + half, torch.full((half,), DEFAULTS.weight, device=device))
+                links = (pos, pos + half, torch.full((half,), self.weight, device=device))
             x = images[idx]
-            v = torch.cat([augment(x, gen) for _ in range(views)])
-            src, dst, p = graph_edges(view_graph(len(idx), views, links, device=device))
+            v = torch.cat([self.augment(x, gen) for _ in range(self.views)])
+            src, dst, p = graph_edges(view_graph(len(idx), self.views, links, device=device))
             yield v, src, dst, p, torch.arange(len(v), device=device)
 
-    model.encoder_name_ = "cnn"
+
+def build(model, X, image_shape=None, width: int | None = None, views: int | None = None,
+          augment=None, sphere: float | None = -1, form: str | None = None, features=None) -> Plan:
+    """SSL's plan: a CNN trained on view graphs of the images ``X``.
+
+    ``augment``: an :class:`~genurl_graph.graphs.views.ImageViews` (default: its defaults);
+    ``width``, ``views``, ``sphere`` (None: no sphere), ``form``: see :class:`SSLDefaults`."""
+    from ..encoders import CNN
+    from ..graphs.views import ImageViews
+    from ..similarity import LatentKNN
+
+    if features is not None:
+        raise InputError("task 'ssl' takes only images")
+    if isinstance(model.encoder, str) and model.encoder not in ("auto",) + ENCODERS:
+        raise InputError(f"unknown ssl encoder {model.encoder!r}: choose from {', '.join(ENCODERS)}")
+    images_np = as_images(X, image_shape)
+    n = images_np.shape[0]
+    views = views or DEFAULTS.views
+    if views < 2:
+        raise InputError(f"views must be at least 2, got {views}")
+    batch = min(setting(model, "batch_size", DEFAULTS.train.batch_size), n)
+    if isinstance(model.encoder, torch.nn.Module):
+        encoder, images = user_encoder(model, lambda enc: enc.prepare(images_np) if hasattr(enc, "prepare")
+                                       else torch.as_tensor(images_np))
+        name = "custom"
+    else:
+        encoder = CNN(1 if images_np.ndim == 3 else images_np.shape[1], model.dim or DEFAULTS.dim,
+                      width or DEFAULTS.width)
+        encoder.fit_norm(images_np)
+        encoder.to(model.device)
+        images, name = encoder.prepare(images_np), "cnn"
+    refiner = None
+    if model.refine:
+        refiner = LatentKNN(None, k=min(setting(model, "k", DEFAULTS.k), n - 1), weight=DEFAULTS.weight, num_nodes=n)
     sphere = DEFAULTS.sphere if sphere == -1 else sphere
-    from dataclasses import replace
+    represent = (lambda x: _features(encoder, x)) if hasattr(encoder, "features") else \
+        (lambda x: _no_train(encoder, x))
+    return Plan(encoder=_PerView(encoder, views, sphere), inputs=None,
+                config=replace(DEFAULTS.train, form=form or DEFAULTS.train.form), num_nodes=n,
+                stream=_ViewStream(images, batch, views, augment or ImageViews(), refiner, DEFAULTS.weight),
+                refiner=refiner, latent=lambda _: represent(images).cpu().numpy(), on_refresh=lambda _: None,
+                embed=lambda *_: _final(represent, images, encoder),
+                fitted={"encoder_name_": name, "encoder_": encoder})
 
-    model.history_ = model._trainer(replace(DEFAULTS, form=form or DEFAULTS.form)).fit_batches(_PerView(encoder, views, sphere), batches, state)
-    model.encoder_, model.affinity_ = encoder, None
-    model.embeddings_ = _features(encoder, images).cpu().numpy().astype(np.float32)
+
+def _final(represent, images, encoder) -> np.ndarray:
+    out = represent(images).cpu().numpy().astype(np.float32)
     encoder.eval()
+    return out
 
 
-def transform(model, data, features=None, image_shape=None) -> np.ndarray:
+def _no_train(encoder, x: torch.Tensor) -> torch.Tensor:
+    encoder.eval()
+    with torch.no_grad():
+        out = encoder(x)
+    encoder.train()
+    return out
+
+
+def transform(model, X, image_shape=None, graph=None) -> np.ndarray:
     """The fitted CNN's representations of new images (same size and channels)."""
-    X = as_images(data, image_shape)
+    X = as_images(X, image_shape)
     enc = model.encoder_
     x = enc.prepare(X)
     out = _features(enc, x).cpu().numpy().astype(np.float32)
