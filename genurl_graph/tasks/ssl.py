@@ -32,7 +32,7 @@ INPUTS_KIND = "images"  # what `genurl apply` reads for this task (genurl_graph.
 @dataclass(frozen=True)
 class SSLDefaults:
     """Settings left at None on :class:`GenURL`, chosen on MNIST-5k (15 epochs) and COIL-20
-    (20 epochs) against SimCLR (benchmarks/ssl.py). The unnormalised fuzzy form reached at best
+    (20 epochs) against SimCLR (benchmarks/selfsup.py). The unnormalised fuzzy form reached at best
     0.934 linear / 0.852 10-NN on MNIST-5k (sphere 3, 3 negatives) against SimCLR's 0.957 /
     0.863; the normalised form with nu 5 on a sphere of radius 2 gave 0.949 / 0.873 (better
     10-NN, worse probe), and with nu 100 on radius sqrt(2) 0.959 / 0.867. In ``train``:
@@ -164,7 +164,7 @@ def build(model, X, image_shape=None, width: int | None = None, views: int | Non
                                        else torch.as_tensor(images_np))
         name = "custom"
     else:
-        encoder = CNN(1 if images_np.ndim == 3 else images_np.shape[1], model.dim or DEFAULTS.dim,
+        encoder = CNN(1 if images_np.ndim == 3 else images_np.shape[1], setting(model, "dim", DEFAULTS.dim),
                       width or DEFAULTS.width)
         encoder.fit_norm(images_np)
         encoder.to(model.device)

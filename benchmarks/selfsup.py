@@ -1,8 +1,8 @@
 """Self-supervised learning benchmark: GenURL-SSL against SimCLR and BYOL, side by side.
 
-    python benchmarks/ssl.py                                  # MNIST-5k and COIL-20
-    python benchmarks/ssl.py --only coil20 --epochs 20 --methods genurl simclr
-    python benchmarks/ssl.py --seeds 3                        # mean and std over seeds 0, 1, 2
+    python benchmarks/selfsup.py                                  # MNIST-5k and COIL-20
+    python benchmarks/selfsup.py --only coil20 --epochs 20 --methods genurl simclr
+    python benchmarks/selfsup.py --seeds 3                        # mean and std over seeds 0, 1, 2
 
 Every method trains the same CNN (genurl_graph.encoders.CNN, same width and projector) on the
 same views (genurl_graph.graphs.views.ImageViews, one seeded generator), with the same epochs,
@@ -30,9 +30,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # this file is benchmarks/ssl.py: keep it from shadowing the standard library's ssl
 
 import argparse
 import json
