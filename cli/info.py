@@ -8,7 +8,7 @@ from .common import app, out
 def info():
     """Print the version and which backends are in use (DGL, Triton, CUDA) and why."""
     from genurl_graph import __version__
-    from genurl_graph._deps import backends
+    from genurl_graph.backends import backends
 
     out.print(f"genurl-graph {__version__}", highlight=False)
     rows = backends()
