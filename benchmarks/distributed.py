@@ -48,13 +48,12 @@ def make_case(name: str, work: Path, args) -> dict:
         np.savetxt(work / "edges.txt", np.stack([src, dst], 1), fmt="%d")
         (work / "nodes.txt").write_text("".join(f"{i}\n" for i in range(args.sbm_nodes)))
         np.save(work / "labels.npy", labels)
-        return {"edges": str(work / "edges.txt"), "nodes": str(work / "nodes.txt"), "dim": args.sbm_dim,
-                "walks_per_node": args.walks, "walk_length": args.walk_length, "window": args.window}
+        return {"edges": str(work / "edges.txt"), "nodes": str(work / "nodes.txt"), "dim": args.dim,
+                "epochs": args.epochs}
     if name == "blogcatalog":
         shutil.copy(BLOG / "BlogCatalog.edg", work / "edges.txt")
         shutil.copy(BLOG / "BlogCatalog.labels.tsv", work / "labels.txt")
-        return {"edges": str(work / "edges.txt"), "nodes": None, "dim": None, "walks_per_node": None,
-                "walk_length": None, "window": None}
+        return {"edges": str(work / "edges.txt"), "nodes": None, "dim": args.dim, "epochs": args.epochs}
     raise SystemExit(f"unknown case {name}")
 
 
@@ -65,8 +64,7 @@ def child_single(case: dict, out: str) -> dict:
 
     t0 = time.perf_counter()
     graph = read_graph(case["edges"], nodes=case["nodes"])
-    kw = {k: case[k] for k in ("walks_per_node", "walk_length", "window") if case[k] is not None}
-    model = GenURL(task="ge", dim=case["dim"], random_state=0, **kw).fit(graph)
+    model = GenURL(task="ge", dim=case["dim"], epochs=case["epochs"], random_state=0).fit(graph)
     t_fit = time.perf_counter()
     write_embeddings(out, model.embeddings_, graph.ids)
     return {"seconds": time.perf_counter() - t0, "train_seconds": model.history_.seconds,
@@ -80,8 +78,7 @@ def child_partition(case: dict, out: str) -> dict:
 
     t0 = time.perf_counter()
     graph = read_graph(case["edges"], nodes=case["nodes"])
-    s = partition(graph, out, 2, dim=case["dim"], walks_per_node=case["walks_per_node"],
-                  walk_length=case["walk_length"], window=case["window"])
+    s = partition(graph, out, 2, dim=case["dim"])
     return {"seconds": time.perf_counter() - t0, "cut_fraction": s["cut_fraction"], "px_edges": s["num_px_edges"],
             "part_sizes": s["part_sizes"], "epochs": s["epochs"]}
 
@@ -106,12 +103,14 @@ def in_child(kind: str, case: dict, out: str) -> dict:
     return {**result, "wall": wall, "peak_pss_bytes": sampler.peaks[0], "peak_rss_bytes": usage.ru_maxrss * 1024}
 
 
-def run_dist(work: Path, timeout: float) -> dict:
+def run_dist(work: Path, timeout: float, epochs: int | None) -> dict:
     from genurl_graph.distributed.emulate import Cluster, launch_commands
 
     py = Path(sys.executable).parent / "python3"
     summary = work / "dist_summary.json"
     udf = f"{py} -m genurl_graph.cli embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
+    if epochs:
+        udf += f" --epochs {epochs}"
     with Cluster(2) as cluster:
         ip_config = cluster.write_ip_config(work / "ip_config.txt")
         # each emulated machine gets one of the host's cores: one torch thread per trainer
@@ -149,10 +148,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default="sbm,blogcatalog")
     parser.add_argument("--sbm-nodes", type=int, default=100_000)
-    parser.add_argument("--sbm-dim", type=int, default=32, help="as benchmarks/scale.py")
-    parser.add_argument("--walks", type=int, default=2, help="SBM walks per node (scale.py's setting)")
-    parser.add_argument("--walk-length", type=int, default=20)
-    parser.add_argument("--window", type=int, default=3)
+    parser.add_argument("--dim", type=int, default=None, help="default: GenURL's (128)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="both runs (default: GenURL's: 0 up to 50k nodes, the closed-form start; 2 above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for a distributed run")
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "distributed_work"))
@@ -174,7 +172,7 @@ def main():
         print(f"[{name}] partition ...", flush=True)
         part = in_child("partition", case, str(work / "parts"))
         print(f"[{name}] 2 emulated machines ...", flush=True)
-        dist = run_dist(work, args.timeout)
+        dist = run_dist(work, args.timeout, args.epochs)
         row = {"case": name, "single": single, "partition": part, "dist": dist,
                "q_single": quality(name, work, work / "single.npy", args),
                "q_dist": quality(name, work, work / "dist.npy", args)}
@@ -206,12 +204,20 @@ def main():
               f"peak per machine / single = {ratio:.2f}; ids in the same order: {r['same_id_order']}")
         r["peak_ratio"] = ratio
         a, c, f = r["per_edge_single_s"], r["per_edge_trainer_s"], r["dist_fixed_s"]
-        # 4 machines: fixed cost f + c * E / 4 against a * E (training only; both build P_X once)
-        r["break_even_px_edges_4"] = f / (a - c / 4) if a > c / 4 else None
-        be = r["break_even_px_edges_4"]
-        print(f"{'':<12} train s per P_X edge: 1 process {a * 1e6:.2f} us, a trainer {c * 1e6:.2f} us; fixed "
-              f"{f:.1f} s; 4 machines beat one from "
-              + (f"{be:.3g} P_X edges" if be else "never (a trainer is slower per edge than 4x one process)"))
+        E = r["single"]["px_edges"]
+        A, P_ = r["single"]["wall"] / E, r["partition"]["wall"] / E
+        # linear in P_X edges E: 4 machines pay a fixed f (process start, connect, setup, write) and
+        # c * E / 4 of training each; one process pays a * E of training. Training stage alone: f + c E / 4
+        # < a E; whole pipeline (the partition step on one machine, the single run's whole wall A E):
+        # P E + f + c E / 4 < A E
+        r["break_even_px_edges_4_train"] = f / (a - c / 4) if a > c / 4 else None
+        r["break_even_px_edges_4_pipeline"] = f / (A - P_ - c / 4) if A > P_ + c / 4 else None
+        print(f"{'':<12} per P_X edge: training 1 process {a * 1e6:.2f} us, a trainer {c * 1e6:.2f} us; whole run "
+              f"1 process {A * 1e6:.2f} us, partition {P_ * 1e6:.2f} us; fixed {f:.1f} s")
+        for key, what in (("train", "training stage"), ("pipeline", "whole pipeline")):
+            be = r[f"break_even_px_edges_4_{key}"]
+            print(f"{'':<12} {what}: 4 machines beat one from "
+                  + (f"{be:.3g} P_X edges ({be / E:.3g}x this graph)" if be else "never at these per-edge costs"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"cores": os.cpu_count(), "args": vars(args), "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -120,9 +120,12 @@ def embed(output, part_config=None, ip_config=None, epochs: int | None = None, s
 def _stage(what: str) -> None:
     """With GENURL_DIST_DEBUG set: each stage of a trainer, with its time, on stderr."""
     if os.environ.get("GENURL_DIST_DEBUG"):
+        import resource
         import sys
 
-        print(f"[genurl {os.environ.get('RANK', '?')}] {what} {time.time():.2f}", file=sys.stderr, flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"[genurl {os.environ.get('RANK', '?')}] {what} {time.time():.2f} peak RSS {peak:.0f} MB",
+              file=sys.stderr, flush=True)
 
 
 def _write_start(emb, g, folder: Path) -> None:
@@ -189,6 +192,9 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
             z = emb(ids)
             k = len(s)
             loss = gkl_loss(z, inv[:k], inv[k:2 * k], w, inv[2 * k:], nu_e, negatives, backend)
+            # without it the table keeps every earlier batch's (rows, gradient) trace and the next
+            # step sends and applies them again (averaged with the new ones)
+            opt.zero_grad()
             loss.backward()
             opt.step()
             total += torch.tensor([loss.item() * k, k], dtype=torch.float64)
