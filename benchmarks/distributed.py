@@ -124,7 +124,7 @@ def run_dist(work: Path, timeout: float, epochs: int | None) -> dict:
     s = json.loads(summary.read_text())
     outside = result["wall"] - s["seconds"]["train"] - s["seconds"]["write"]
     return {"wall": result["wall"], "peak_pss_bytes": result["peak_bytes"], "summary": s,
-            "start_share": outside / result["wall"]}
+            "peak_pss_bytes_by_role": result["peak_bytes_by_role"], "start_share": outside / result["wall"]}
 
 
 def quality(name: str, work: Path, emb: Path, args) -> dict:
@@ -199,6 +199,9 @@ def main():
         print(f"{'':<12} {'2 machines':<22} {100 * q2['mean']:>8.2f} ± {100 * q2['std']:.2f} "
               f"{r['dist']['wall']:>8.1f} {s['seconds']['train']:>8.1f} {100 * r['dist']['start_share']:>10.1f}% "
               f"{' / '.join(f'{b / 2**20:.0f}' for b in r['dist']['peak_pss_bytes']):>18}")
+        for i, roles in enumerate(r["dist"]["peak_pss_bytes_by_role"]):
+            print(f"{'':<12} machine {i} peak MB by process: " + ", ".join(
+                f"{k} {v / 2**20:.0f}" for k, v in sorted(roles.items()) if v > 2**20))
         ratio = max(r["dist"]["peak_pss_bytes"]) / r["single"]["peak_pss_bytes"]
         print(f"{'':<12} quality {q1['metric']} difference {100 * (q2['mean'] - q1['mean']):+.2f} points; "
               f"peak per machine / single = {ratio:.2f}; ids in the same order: {r['same_id_order']}")

@@ -141,7 +141,7 @@ class Cluster:
             sample: float = 0.1) -> dict:
         """Start every machine's commands, wait for all (or ``timeout`` s: then kill them and
         raise TimeoutError); returns wall seconds, each machine's exit status and peak memory."""
-        sampler = MemorySampler([lambda ns=ns: self.pids(ns) for ns in self.names], sample)
+        sampler = MemorySampler([lambda ns=ns: self.pids(ns) for ns in self.names], sample, roles=True)
         start = time.time()
         sampler.start()
         procs = [self.start(i, cmds, cwd, logs[i], env) for i, cmds in enumerate(machines)]
@@ -159,7 +159,7 @@ class Cluster:
             for p in procs:
                 p.wait()
         return {"wall": time.time() - start, "t_start": start, "returncodes": [p.returncode for p in procs],
-                "peak_bytes": sampler.peaks}
+                "peak_bytes": sampler.peaks, "peak_bytes_by_role": sampler.role_peaks}
 
 
 def pss_bytes(pid: int) -> int:
@@ -173,20 +173,46 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+def role(pid: int) -> str:
+    """What a DistDGL process is, from its environment and command line: ``server``,
+    ``launcher`` (``torch.distributed.launch``, the trainers' parent), ``trainer`` or ``other``
+    (shells)."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return "other"
+    if b"DGL_ROLE=server" in env:
+        return "server"
+    if b"DGL_ROLE=client" in env:
+        return "launcher" if b"torch.distributed.launch" in cmd else "trainer"
+    return "other"
+
+
 class MemorySampler:
     """Samples the summed PSS of each group of processes (``groups``: callables returning pids)
-    every ``every`` seconds in a thread; ``peaks`` holds each group's largest sum."""
+    every ``every`` seconds in a thread; ``peaks`` holds each group's largest sum and, with
+    ``roles``, ``role_peaks`` each group's largest sum per :func:`role`."""
 
-    def __init__(self, groups, every: float = 0.1):
-        self.groups, self.every = groups, every
+    def __init__(self, groups, every: float = 0.1, roles: bool = False):
+        self.groups, self.every, self.roles = groups, every, roles
         self.peaks = [0] * len(groups)
+        self.role_peaks = [{} for _ in groups]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
         while not self._stop.is_set():
             for i, group in enumerate(self.groups):
-                self.peaks[i] = max(self.peaks[i], sum(pss_bytes(pid) for pid in group()))
+                sizes = {pid: pss_bytes(pid) for pid in group()}
+                self.peaks[i] = max(self.peaks[i], sum(sizes.values()))
+                if self.roles:
+                    by_role = {}
+                    for pid, size in sizes.items():
+                        r = role(pid)
+                        by_role[r] = by_role.get(r, 0) + size
+                    for r, size in by_role.items():
+                        self.role_peaks[i][r] = max(self.role_peaks[i].get(r, 0), size)
             self._stop.wait(self.every)
 
     def start(self):

@@ -170,7 +170,7 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
     from ..engine.loss import gkl_loss, nu_schedule
     from ..kernels import resolve_backend
 
-    epochs = epochs or settings["epochs"]
+    epochs = settings["epochs"] if epochs is None else epochs
     seed = settings["seed"] if seed is None else seed
     lr = lr or settings["lr"]
     nu, negatives, pool = settings["nu"], settings["negatives"], settings["pool"]
