@@ -38,22 +38,26 @@ BLOG = Path("/work/shared/data/node2vec-graphs")
 
 
 def make_case(name: str, work: Path, args) -> dict:
-    """Edge and label files of a case in ``work``, and the settings both runs use."""
+    """Edge and label files of a case in ``work``, and the settings both runs use; ``NAME@E``:
+    both runs train E epochs."""
     work.mkdir(parents=True, exist_ok=True)
-    if name == "sbm":
+    name, _, ep = name.partition("@")
+    epochs = int(ep) if ep else args.epochs
+    if name.startswith("sbm"):
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from scale import sbm_edges
 
-        src, dst, labels = sbm_edges(args.sbm_nodes, 10, 10.0, 0.3, args.seed)
+        n = int(name[3:])
+        src, dst, labels = sbm_edges(n, 10, 10.0, 0.3, args.seed)
         np.savetxt(work / "edges.txt", np.stack([src, dst], 1), fmt="%d")
-        (work / "nodes.txt").write_text("".join(f"{i}\n" for i in range(args.sbm_nodes)))
+        (work / "nodes.txt").write_text("".join(f"{i}\n" for i in range(n)))
         np.save(work / "labels.npy", labels)
         return {"edges": str(work / "edges.txt"), "nodes": str(work / "nodes.txt"), "dim": args.dim,
-                "epochs": args.epochs}
+                "epochs": epochs}
     if name == "blogcatalog":
         shutil.copy(BLOG / "BlogCatalog.edg", work / "edges.txt")
         shutil.copy(BLOG / "BlogCatalog.labels.tsv", work / "labels.txt")
-        return {"edges": str(work / "edges.txt"), "nodes": None, "dim": args.dim, "epochs": args.epochs}
+        return {"edges": str(work / "edges.txt"), "nodes": None, "dim": args.dim, "epochs": epochs}
     raise SystemExit(f"unknown case {name}")
 
 
@@ -109,7 +113,7 @@ def run_dist(work: Path, timeout: float, epochs: int | None) -> dict:
     py = Path(sys.executable).parent / "python3"
     summary = work / "dist_summary.json"
     udf = f"{py} -m genurl_graph.cli embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
-    if epochs:
+    if epochs is not None:
         udf += f" --epochs {epochs}"
     with Cluster(2) as cluster:
         ip_config = cluster.write_ip_config(work / "ip_config.txt")
@@ -128,7 +132,7 @@ def run_dist(work: Path, timeout: float, epochs: int | None) -> dict:
 
 
 def quality(name: str, work: Path, emb: Path, args) -> dict:
-    if name == "sbm":
+    if name.startswith("sbm"):  # sbmN[@E]
         from genurl_graph.eval import linear_probe
         from genurl_graph.io import read_embeddings
 
@@ -144,10 +148,66 @@ def quality(name: str, work: Path, emb: Path, args) -> dict:
     return {"metric": "macro_f1", "mean": m["mean"], "std": m["std"]}
 
 
+def _line(x, y):
+    """Least-squares (intercept, slope) of y against x."""
+    slope, icpt = np.polyfit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), 1)
+    return float(icpt), float(slope)
+
+
+def _cross(a, b, what: str) -> float | None:
+    """Where line a = (intercept, slope) falls to line b and stays below (None: never)."""
+    if a[1] >= b[1]:
+        return None
+    return max((a[0] - b[0]) / (b[1] - a[1]), 0.0)
+
+
+def extrapolate(rows: list) -> dict | None:
+    """Lines in the node count n through the SBM sizes: the single-process peak and wall, the
+    partition step's wall, a machine's peak with 2 partitions (a fixed part plus a part that
+    scales with the machine's share n/k, so k machines hold 2 m n / k) and the distributed wall
+    (fixed plus training, whose per-trainer share halves from 2 to 4 machines). Prints where the
+    per-machine peak drops to 0.6x the single one (2 and 4 machines) and where 4 machines beat
+    one in wall time (with and without the one-machine partition step)."""
+    sbm = sorted((r for r in rows if r["case"].startswith("sbm") and "@" not in r["case"]), key=lambda r: int(r["case"][3:]))
+    if len(sbm) < 2:
+        return None
+    n = [int(r["case"][3:]) for r in sbm]
+    mem1 = _line(n, [r["single"]["peak_pss_bytes"] for r in sbm])
+    mem2 = _line(n, [max(r["dist"]["peak_pss_bytes"]) for r in sbm])
+    wall1 = _line(n, [r["single"]["wall"] for r in sbm])
+    part = _line(n, [r["partition"]["wall"] for r in sbm])
+    train2 = _line(n, [r["dist"]["summary"]["seconds"]["train"] for r in sbm])
+    fixed = float(np.mean([r["dist"]["wall"] - r["dist"]["summary"]["seconds"]["train"] for r in sbm]))
+    mem4 = (mem2[0], mem2[1] / 2)
+    dist4 = (fixed + train2[0], train2[1] / 2)
+    out = {"sizes": n, "single_peak": mem1, "machine_peak_2": mem2, "single_wall": wall1, "partition_wall": part,
+           "dist_train_2": train2, "dist_fixed_s": fixed}
+    for k, m in ((2, mem2), (4, mem4)):
+        out[f"n_peak_06_{k}"] = _cross((m[0] - 0.6 * mem1[0], m[1] - 0.6 * mem1[1]), (0.0, 0.0), "")
+    out["n_wall_4"] = _cross(dist4, wall1, "")
+    out["n_wall_4_with_partition"] = _cross((dist4[0] + part[0], dist4[1] + part[1]), wall1, "")
+    MB = 2**20
+    print(f"\ntrend over SBM sizes {n} (lines in n, per 1,000 nodes):")
+    print(f"  peak: 1 process {mem1[0] / MB:.0f} MB + {mem1[1] * 1e3 / MB:.2f} MB; a machine of 2: {mem2[0] / MB:.0f} MB + "
+          f"{mem2[1] * 1e3 / MB:.2f} MB (asymptotic ratio {mem2[1] / mem1[1]:.2f}; 4 machines {mem4[1] / mem1[1]:.2f})")
+    for k in (2, 4):
+        v = out[f"n_peak_06_{k}"]
+        print(f"  {k} machines' peak <= 0.6x one process's from " + (f"{v:,.0f} nodes" if v is not None else "never"))
+    print(f"  wall: 1 process {wall1[0]:.1f} s + {wall1[1] * 1e3:.3f} s; partition {part[0]:.1f} s + {part[1] * 1e3:.3f} s; "
+          f"2 machines' training {train2[0]:.1f} s + {train2[1] * 1e3:.3f} s, fixed {fixed:.1f} s")
+    for key, what in (("n_wall_4", "4 machines (partitions made)"), ("n_wall_4_with_partition",
+                                                                     "4 machines + the partition step")):
+        v = out[key]
+        print(f"  {what} beat one process from " + (f"{v:,.0f} nodes" if v is not None else "never (slower per node)"))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", default="sbm,blogcatalog")
-    parser.add_argument("--sbm-nodes", type=int, default=100_000)
+    parser.add_argument("--cases", default="sbm,blogcatalog,blogcatalog@2",
+                        help="sbm (the --sbm-nodes sizes), blogcatalog; NAME@E: both runs train E epochs")
+    parser.add_argument("--sbm-nodes", default="100000,200000",
+                        help="SBM sizes (case sbm); two or more give the memory and time extrapolations")
     parser.add_argument("--dim", type=int, default=None, help="default: GenURL's (128)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="both runs (default: GenURL's: 0 up to 50k nodes, the closed-form start; 2 above)")
@@ -163,8 +223,11 @@ def main():
         print(json.dumps(fn(json.loads(case), out)))
         return
     rows = []
+    names = []
     for name in args.cases.split(","):
-        work = Path(args.work).resolve() / name  # the machines cd elsewhere: absolute paths
+        names += [f"sbm{n}" for n in args.sbm_nodes.split(",")] if name == "sbm" else [name]
+    for name in names:
+        work = Path(args.work).resolve() / name.replace("@", "_e")  # the machines cd elsewhere: absolute paths
         shutil.rmtree(work, ignore_errors=True)
         case = make_case(name, work, args)
         print(f"[{name}] single process ...", flush=True)
@@ -172,7 +235,7 @@ def main():
         print(f"[{name}] partition ...", flush=True)
         part = in_child("partition", case, str(work / "parts"))
         print(f"[{name}] 2 emulated machines ...", flush=True)
-        dist = run_dist(work, args.timeout, args.epochs)
+        dist = run_dist(work, args.timeout, case["epochs"])
         row = {"case": name, "single": single, "partition": part, "dist": dist,
                "q_single": quality(name, work, work / "single.npy", args),
                "q_dist": quality(name, work, work / "dist.npy", args)}
@@ -221,8 +284,9 @@ def main():
             be = r[f"break_even_px_edges_4_{key}"]
             print(f"{'':<12} {what}: 4 machines beat one from "
                   + (f"{be:.3g} P_X edges ({be / E:.3g}x this graph)" if be else "never at these per-edge costs"))
+    trend = extrapolate(rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cores": os.cpu_count(), "args": vars(args), "rows": rows}, indent=1) + "\n")
+    Path(args.out).write_text(json.dumps({"cores": os.cpu_count(), "args": vars(args), "rows": rows, "trend": trend}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

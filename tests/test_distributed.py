@@ -123,10 +123,23 @@ def _can_emulate():
             and shutil.which("ip") and shutil.which("unshare") and dgl_available())
 
 
+def _run_two_machines(tmp_path, udf, tag):
+    from genurl_graph.distributed.emulate import Cluster, launch_commands
+
+    with Cluster(2) as cluster:
+        ip_config = cluster.write_ip_config(tmp_path / "ip_config.txt")
+        machines = launch_commands(cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf, omp_threads=1)
+        logs = [open(tmp_path / f"{tag}{i}.log", "w") for i in range(2)]
+        result = cluster.run(machines, tmp_path, logs, timeout=900)
+    for log in logs:
+        log.close()
+    tails = "\n".join((tmp_path / f"{tag}{i}.log").read_text()[-3000:] for i in range(2))
+    assert result["returncodes"] == [0, 0], tails
+
+
 @pytest.mark.skipif(not _can_emulate(), reason="GENURL_TEST_DIST=1, root, ip netns, unshare and DGL needed "
                     "(make test-dist)")
 def test_two_emulated_machines_match_one_process(tmp_path):
-    from genurl_graph.distributed.emulate import Cluster, launch_commands
     from genurl_graph.eval.tasks import node_classification
 
     edges, nodes, labels = write_sbm(tmp_path, n_per=150, blocks=4)
@@ -136,16 +149,8 @@ def test_two_emulated_machines_match_one_process(tmp_path):
     res = run("embed", edges, "--nodes", nodes, "--epochs", epochs, "-o", tmp_path / "single.npy", "-q")
     assert res.exit_code == 0, res.output
     py = Path(sys.executable).parent / "python3"
-    udf = f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}"
-    with Cluster(2) as cluster:
-        ip_config = cluster.write_ip_config(tmp_path / "ip_config.txt")
-        machines = launch_commands(cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf, omp_threads=1)
-        logs = [open(tmp_path / f"machine{i}.log", "w") for i in range(2)]
-        result = cluster.run(machines, tmp_path, logs, timeout=900)
-    for log in logs:
-        log.close()
-    tails = "\n".join((tmp_path / f"machine{i}.log").read_text()[-3000:] for i in range(2))
-    assert result["returncodes"] == [0, 0], tails
+    _run_two_machines(tmp_path, f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}",
+                      "trained")
     single_ids = (tmp_path / "single.nodes.txt").read_text().split()
     dist_ids = (tmp_path / "dist.nodes.txt").read_text().split()
     assert dist_ids == single_ids == nodes.read_text().split()
@@ -154,3 +159,9 @@ def test_two_emulated_machines_match_one_process(tmp_path):
     a1 = node_classification(tmp_path / "single.npy", labels, None, True, 3, 0.5)["metrics"]["accuracy"]["mean"]
     a2 = node_classification(tmp_path / "dist.npy", labels, None, True, 3, 0.5)["metrics"]["accuracy"]["mean"]
     assert a1 > 0.8 and a2 >= a1 - 0.03, (a1, a2)
+    # the default on a small graph (no epochs: the closed-form start) is `genurl embed`'s, row for row
+    res = run("embed", edges, "--nodes", nodes, "-o", tmp_path / "single0.npy", "-q")
+    assert res.exit_code == 0, res.output
+    _run_two_machines(tmp_path, f"{py} -m genurl_graph.cli embed-dist -q -o {tmp_path / 'dist0.npy'}", "start")
+    assert (tmp_path / "dist0.nodes.txt").read_text() == (tmp_path / "single0.nodes.txt").read_text()
+    np.testing.assert_allclose(np.load(tmp_path / "dist0.npy"), np.load(tmp_path / "single0.npy"), atol=1e-5)
