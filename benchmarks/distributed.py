@@ -1,19 +1,23 @@
 """Distributed GenURL (DistDGL) on 2 emulated machines against one process, same settings.
 
-    sudo .venv/bin/python benchmarks/distributed.py                 # 10^5-node SBM and BlogCatalog
+    sudo .venv/bin/python benchmarks/distributed.py       # SBMs of 10^5 and 2x10^5 nodes, BlogCatalog (+ 2 epochs)
     sudo .venv/bin/python benchmarks/distributed.py --cases blogcatalog
+    sudo .venv/bin/python benchmarks/distributed.py --cases sbm --sbm-nodes 100000,400000
 
-Each case: (1) `genurl embed`'s pipeline in one process (GenURL(task="ge").fit, then the
-embedding written); (2) `genurl partition` (P_X, spectral start, METIS into 2) in one process;
-(3) `genurl embed-dist` on 2 machines emulated by network namespaces with private /dev/shm
+GenURL's default settings on both sides (``NAME@E``: both runs train E epochs). Each case: (1)
+`genurl embed`'s pipeline in one process (GenURL(task="ge").fit, then the embedding written);
+(2) `genurl partition` (P_X, closed-form start, METIS into 2) in one process; (3) `genurl
+embed-dist` on 2 machines emulated by network namespaces with private /dev/shm
 (genurl_graph.distributed.emulate: one server + one trainer each, started with the commands DGL's
 launcher runs). Memory is the summed PSS of a machine's processes (of the one process for (1)
-and (2)), sampled every 0.1 s. Quality: the linear probe on the planted communities (SBM:
-accuracy, 3 random 50/10/40 splits over 20,000 sampled nodes, as benchmarks/scale.py) or
-BlogCatalog's labels (macro-F1, one-vs-rest, 50 % train, 5 splits, as benchmarks/ge.py).
-Wall times: the process-start share of the distributed run is everything but the training and
-the writing (interpreter and imports, DGL's connect, opening the partitions). Needs root.
-Prints a table and writes benchmarks/results/distributed.json.
+and (2)), sampled every 0.1 s, also by process role. Quality: the linear probe on the planted
+communities (SBM: accuracy, 3 random 50/10/40 splits over 20,000 sampled nodes, as
+benchmarks/scale.py) or BlogCatalog's labels (macro-F1, one-vs-rest, 50 % train, 5 splits, as
+benchmarks/ge.py). Wall times: the process-start share of the distributed run is everything but
+the training and the writing (interpreter and imports, DGL's connect, opening the partitions).
+Each size gives where 4 machines would beat one (linear in P_X edges); two or more SBM sizes
+give lines in n of the peaks and walls (``trend``). Needs root. Prints a table and writes
+benchmarks/results/distributed.json.
 """
 from __future__ import annotations
 
@@ -154,7 +158,7 @@ def _line(x, y):
     return float(icpt), float(slope)
 
 
-def _cross(a, b, what: str) -> float | None:
+def _cross(a, b) -> float | None:
     """Where line a = (intercept, slope) falls to line b and stays below (None: never)."""
     if a[1] >= b[1]:
         return None
@@ -183,9 +187,9 @@ def extrapolate(rows: list) -> dict | None:
     out = {"sizes": n, "single_peak": mem1, "machine_peak_2": mem2, "single_wall": wall1, "partition_wall": part,
            "dist_train_2": train2, "dist_fixed_s": fixed}
     for k, m in ((2, mem2), (4, mem4)):
-        out[f"n_peak_06_{k}"] = _cross((m[0] - 0.6 * mem1[0], m[1] - 0.6 * mem1[1]), (0.0, 0.0), "")
-    out["n_wall_4"] = _cross(dist4, wall1, "")
-    out["n_wall_4_with_partition"] = _cross((dist4[0] + part[0], dist4[1] + part[1]), wall1, "")
+        out[f"n_peak_06_{k}"] = _cross((m[0] - 0.6 * mem1[0], m[1] - 0.6 * mem1[1]), (0.0, 0.0))
+    out["n_wall_4"] = _cross(dist4, wall1)
+    out["n_wall_4_with_partition"] = _cross((dist4[0] + part[0], dist4[1] + part[1]), wall1)
     MB = 2**20
     print(f"\ntrend over SBM sizes {n} (lines in n, per 1,000 nodes):")
     print(f"  peak: 1 process {mem1[0] / MB:.0f} MB + {mem1[1] * 1e3 / MB:.2f} MB; a machine of 2: {mem2[0] / MB:.0f} MB + "
