@@ -268,7 +268,13 @@ def main():
               f"{' / '.join(f'{b / 2**20:.0f}' for b in r['dist']['peak_pss_bytes']):>18}")
         for i, roles in enumerate(r["dist"]["peak_pss_bytes_by_role"]):
             print(f"{'':<12} machine {i} peak MB by process: " + ", ".join(
-                f"{k} {v / 2**20:.0f}" for k, v in sorted(roles.items()) if v > 2**20))
+                f"{k} {v / 2**20:.0f}" for k, v in sorted(roles.items()) if v > 2**20 and k != "shm")
+                + f"; in its /dev/shm (partition, table rows, Adam moments) {roles.get('shm', 0) / 2**20:.0f}")
+        # what one process holds of the same: the table, Adam's two moments, P_X (int64 ends, float32 p)
+        r["single_data_bytes"] = 3 * s["nodes"] * s["dim"] * 4 + 20 * r["single"]["px_edges"]
+        shm = max(roles.get("shm", 0) for roles in r["dist"]["peak_pss_bytes_by_role"])
+        print(f"{'':<12} table + Adam moments + P_X: one process {r['single_data_bytes'] / 2**20:.0f} MB, "
+              f"a machine's /dev/shm {shm / 2**20:.0f} MB ({shm / r['single_data_bytes']:.2f}x)")
         ratio = max(r["dist"]["peak_pss_bytes"]) / r["single"]["peak_pss_bytes"]
         print(f"{'':<12} quality {q1['metric']} difference {100 * (q2['mean'] - q1['mean']):+.2f} points; "
               f"peak per machine / single = {ratio:.2f}; ids in the same order: {r['same_id_order']}")

@@ -173,6 +173,22 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+def shm_bytes(pid: int) -> int:
+    """The bytes in the /dev/shm that process ``pid`` sees (a machine's private one: DGL's servers
+    keep the partition, the table's rows and the optimiser's state there for the machine's
+    trainers)."""
+    total = 0
+    try:
+        for f in Path(f"/proc/{pid}/root/dev/shm").iterdir():
+            try:
+                total += f.stat().st_blocks * 512
+            except OSError:
+                pass
+    except OSError:
+        return 0
+    return total
+
+
 def role(pid: int) -> str:
     """What a DistDGL process is, from its environment and command line: ``server``,
     ``launcher`` (``torch.distributed.launch``, the trainers' parent), ``trainer`` or ``other``
@@ -192,7 +208,8 @@ def role(pid: int) -> str:
 class MemorySampler:
     """Samples the summed PSS of each group of processes (``groups``: callables returning pids)
     every ``every`` seconds in a thread; ``peaks`` holds each group's largest sum and, with
-    ``roles``, ``role_peaks`` each group's largest sum per :func:`role`."""
+    ``roles``, ``role_peaks`` each group's largest sum per :func:`role` and its largest
+    :func:`shm_bytes` (``shm``, part of those sums where mapped)."""
 
     def __init__(self, groups, every: float = 0.1, roles: bool = False):
         self.groups, self.every, self.roles = groups, every, roles
@@ -207,7 +224,7 @@ class MemorySampler:
                 sizes = {pid: pss_bytes(pid) for pid in group()}
                 self.peaks[i] = max(self.peaks[i], sum(sizes.values()))
                 if self.roles:
-                    by_role = {}
+                    by_role = {"shm": max((shm_bytes(pid) for pid in sizes), default=0)}
                     for pid, size in sizes.items():
                         r = role(pid)
                         by_role[r] = by_role.get(r, 0) + size
