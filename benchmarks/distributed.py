@@ -229,7 +229,8 @@ def main():
     rows = []
     names = []
     for name in args.cases.split(","):
-        names += [f"sbm{n}" for n in args.sbm_nodes.split(",")] if name == "sbm" else [name]
+        base, at, ep = name.partition("@")
+        names += [f"sbm{n}{at}{ep}" for n in args.sbm_nodes.split(",")] if base == "sbm" else [name]
     for name in names:
         work = Path(args.work).resolve() / name.replace("@", "_e")  # the machines cd elsewhere: absolute paths
         shutil.rmtree(work, ignore_errors=True)
