@@ -5,7 +5,7 @@ The launcher sets ``DGL_ROLE``: a server process serves its machine's partition 
 :func:`dgl.distributed.initialize` and never comes back. A trainer (started under
 ``torch.distributed.launch``) joins the gloo process group, opens the ``DistGraph`` and:
 
-- writes the spectral start of its machine's rows (``part<i>/genurl_init.npy``) into a
+- writes the closed-form start (spectral factors, propagated) of its machine's rows (``part<i>/genurl_init.npy``) into a
   ``DistEmbedding`` table (n x dim, held by the servers, each machine its own rows);
 - takes its share of the P_X edges (``dgl.distributed.edge_split``, local edges first) and, every
   epoch, visits them once in shuffled batches of ``batch_size / trainers`` edges, each batch's
@@ -37,7 +37,7 @@ TABLE = "genurl_z"
 
 def _zeros(shape, dtype):
     """The DistEmbedding's first value (servers unpickle this by name); the trainers then write
-    the spectral start."""
+    the closed-form start."""
     import torch
 
     return torch.zeros(shape, dtype=dtype)
@@ -129,7 +129,7 @@ def _stage(what: str) -> None:
 
 
 def _write_start(emb, g, folder: Path) -> None:
-    """Each machine's trainers write the spectral start of the rows its partition owns."""
+    """Each machine's trainers write the closed-form start of the rows its partition owns."""
     import torch
 
     pb = g.get_partition_book()
