@@ -25,7 +25,7 @@ def blobs(n=150, f=10, seed=0):
 
 def test_parameters_are_keyword_only_and_clone_keeps_them():
     with pytest.raises(TypeError):
-        GenURL("dr")  # noqa: the point of the test
+        GenURL("dr")  # positional: refused
     model = GenURL(task="dr", dim=3, epochs=7, random_state=5)
     copy = clone(model)
     assert copy is not model and copy.get_params() == model.get_params()

@@ -37,7 +37,8 @@ def ogb_root(tmp_path_factory):
                        extra={"node_year": rng.integers(2000, 2020, (N, 1))})
     order = rng.permutation(len(edges))
     tr, va, te = edges[order[:-20]], edges[order[-20:-10]], edges[order[-10:]]
-    neg = lambda m: np.stack([rng.integers(0, N // CLASSES, m), rng.integers(N // CLASSES, N, m)], 1)  # across blocks
+    def neg(m):  # across blocks
+        return np.stack([rng.integers(0, N // CLASSES, m), rng.integers(N // CLASSES, N, m)], 1)
 
     def part(e, negatives=True):
         d = {"edge": e, "weight": np.ones(len(e), dtype=np.int64), "year": np.full(len(e), 2019)}

@@ -40,7 +40,7 @@ def require_distdgl():
 
     try:
         dgl = require_dgl()
-        import dgl.distributed  # noqa: F401
+        import dgl.distributed  # noqa: F401, F811  (loads the submodule onto dgl)
     except ImportError as exc:
         raise InputError(f"distributed embedding needs DGL's distributed package (DistDGL): {exc}") from exc
     return dgl
