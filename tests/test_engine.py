@@ -147,3 +147,33 @@ def test_normalized_form_is_kl_of_row_normalised_q():
         lq = log_q(((z[s] - z[others]) ** 2).sum(1), 2.0)
         want += -w * (log_q(((z[s] - z[d]) ** 2).sum(), 2.0) - torch.logsumexp(lq, 0))
     assert torch.allclose(got, want / 4)
+
+
+def test_decorrelation_is_zero_for_whitened_and_counts_duplicated_dimensions():
+    from genurl_graph.engine.loss import decorrelation
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    q, _ = torch.linalg.qr(x - x.mean(0))  # orthonormal, centred columns: whitened after scaling
+    assert float(decorrelation(q)) < 1e-10
+    dup = torch.cat([q[:, :1], q[:, :1]], 1)  # two identical dimensions: C = [[1, 1], [1, 1]]
+    assert abs(float(decorrelation(dup)) - 2.0) < 1e-8
+
+
+def test_trainer_decorrelate_spreads_the_embedding_over_its_dimensions(sbm):
+    from genurl_graph.engine.loss import decorrelation
+
+    edges, y = sbm_edges(sbm)
+    out = {}
+    for lam in (0.0, 0.05):
+        torch.manual_seed(0)
+        enc = Table(len(y), 8, init_scale=1.0)
+        Trainer(epochs=100, lr=0.05, seed=0, decorrelate=lam).fit(enc, EdgeStream(None, edges, len(y)))
+        out[lam] = float(decorrelation(enc.weight.detach()))
+    assert out[0.05] < 0.5 * out[0.0]
+    try:
+        Trainer(decorrelate=-1.0)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a negative decorrelate weight was accepted")

@@ -184,6 +184,16 @@ class _NormalizedLoss(_ClosedForm):
         return loss / n_edges
 
 
+def decorrelation(z: torch.Tensor) -> torch.Tensor:
+    """||C - I||_F^2 with C = H^T H / N the correlation matrix of the embedding's dimensions
+    (H: the columns of ``z`` standardised over its N rows): CCA-SSG's feature-decorrelation
+    term, a whitening pressure on Q_Z that keeps the dimensions from collapsing onto a few
+    directions. Zero for whitened ``z``; at most about d^2."""
+    h = (z - z.mean(0)) / z.std(0, unbiased=False).clamp_min(1e-6)
+    c = h.T @ h / max(len(z), 1)
+    return (c - torch.eye(c.shape[0], dtype=c.dtype, device=c.device)).pow(2).sum()
+
+
 def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
                 begin: float = 0.1, end: float = 0.8) -> float:
     """nu_Z at ``epoch``: constant, or raised geometrically from start to end between the

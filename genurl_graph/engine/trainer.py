@@ -18,7 +18,7 @@ import torch
 
 from ..errors import TrainingDiverged
 from ..kernels import resolve_backend
-from .loss import FORMS, gkl_loss, kernel_used, nu_schedule
+from .loss import FORMS, decorrelation, gkl_loss, kernel_used, nu_schedule
 
 ProgressFn = Callable[[int, int, float], None]
 Hook = Callable[[int, torch.nn.Module], bool]
@@ -38,7 +38,9 @@ class TrainConfig:
     step size falls linearly to zero over the epochs; else a constant ``lr``. ``nu`` (nu_Z) may
     be raised towards ``nu_end`` during training. Training stops early when the epoch loss has
     not improved by a relative ``tol`` for ``patience`` epochs (0: never; not with ``nu_end``
-    or ``lr_decay``, whose losses are not comparable across epochs).
+    or ``lr_decay``, whose losses are not comparable across epochs). ``decorrelate`` > 0 adds
+    that multiple of :func:`~genurl_graph.engine.loss.decorrelation` of each batch's embedding
+    (all its rows) to the loss (CCA-SSG's feature-decorrelation term; off by default).
     """
 
     epochs: int = 200
@@ -55,6 +57,7 @@ class TrainConfig:
     optimizer: str = "adam"
     clip: float = 4.0
     form: str = "fuzzy"
+    decorrelate: float = 0.0
 
     def __post_init__(self):
         if self.optimizer not in ("adam", "sgd"):
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0")
         if self.negatives < 0:
             raise ValueError("negatives must be >= 0")
+        if self.decorrelate < 0:
+            raise ValueError("decorrelate must be >= 0")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -157,6 +162,8 @@ class Trainer:
                 if not result.backend:
                     result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device)
                 loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form)
+                if cfg.decorrelate:
+                    loss = loss + cfg.decorrelate * decorrelation(z)
                 opt.zero_grad(set_to_none=True)
                 if cfg.optimizer == "sgd":
                     (loss * len(s)).backward()
