@@ -168,7 +168,8 @@ def test_trainer_decorrelate_spreads_the_embedding_over_its_dimensions(sbm):
     for lam in (0.0, 0.05):
         torch.manual_seed(0)
         enc = Table(len(y), 8, init_scale=1.0)
-        Trainer(epochs=100, lr=0.05, seed=0, decorrelate=lam).fit(enc, EdgeStream(None, edges, len(y)))
+        trainer = Trainer(epochs=100, lr=0.05, seed=0, decorrelate=lam)
+        trainer.fit(enc, EdgeStream(None, edges, len(y)))
         out[lam] = float(decorrelation(enc.weight.detach()))
     assert out[0.05] < 0.5 * out[0.0]
     try:
