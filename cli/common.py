@@ -80,7 +80,7 @@ def _check_sizes(dim, epochs, refine: int = 0) -> None:
 
 def _check_run(seed=None, device=None) -> None:
     """Refuse a bad --seed or --device (unknown, or CUDA where torch sees none) before any work."""
-    from genurl_graph.model import check_device, check_seed
+    from genurl_graph.checks import check_device, check_seed
 
     if seed is not None:
         check_seed(seed)

@@ -25,9 +25,7 @@ def partition(
     quiet: bool = QUIET,
 ):
     """Build a graph's P_X (as `genurl embed` does, structure only) and partition it for `embed-dist`."""
-    from genurl_graph import read_graph
-    from genurl_graph.distributed import partition as run
-    from genurl_graph.distributed.parts import require_distdgl
+    from genurl_graph.io import _existing_file
 
     _check_sizes(dim, None)
     if features is not None:
@@ -35,11 +33,17 @@ def partition(
 
         raise InputError("distributed embedding takes structure-only graphs for now: leave out --features",
                          features)
+    _existing_file(edges)
+    from genurl_graph.distributed.parts import require_distdgl
+
     require_distdgl()  # say what is missing before reading anything
     if output.exists() and not output.is_dir():
         from genurl_graph.errors import InputError
 
         raise InputError("the output is not a folder", output)
+    from genurl_graph import read_graph
+    from genurl_graph.distributed import partition as run
+
     graph = read_graph(edges, nodes=nodes, directed=directed)
     note = None if quiet else (lambda what: err.print(f"{what} ...", highlight=False))
     s = run(graph, output, parts, method=method, dim=dim, seed=seed, progress=note)

@@ -111,8 +111,7 @@ def demo(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the embedding in 2-D by class (.png)."),
 ):
     """Embed a data set, then report node classification and link prediction (OGB sets: OGB's own)."""
-    from genurl_graph import GenURL, datasets
-    from genurl_graph.eval import evaluate_links, linear_probe
+    from genurl_graph import datasets
 
     _check_sizes(None, epochs)
     _check_run(seed)
@@ -128,6 +127,9 @@ def demo(
         ogb_demo(dataset, root, epochs, seed, quiet, output, plot)
         return
     data = datasets.load(dataset, root)
+    from genurl_graph import GenURL  # torch: once the data set is known to be there
+    from genurl_graph.eval import evaluate_links, linear_probe
+
     start = time.perf_counter()
     with _progress_bar(f"{dataset}: embedding", quiet) as bar:
         model = GenURL(epochs=epochs, random_state=seed, progress=bar).fit(data.graph)

@@ -50,13 +50,15 @@ def eval_ogb(
     """OGB's official split and Evaluator: a probe (node sets) or pair scores (link sets)."""
     from genurl_graph import datasets
     from genurl_graph import io as gio
-    from genurl_graph.eval.ogb import ogb_evaluate
 
     if json_out is not None:
         gio.check_output_path(json_out, (".json",))
-    datasets.ogb_meta(dataset)
+    gio._existing_file(embeddings)
+    datasets.ogb_meta(dataset)  # imports ogb, hence torch
     Z, ids = gio.read_embeddings(embeddings)
     data = datasets.load(dataset, root)
+    from genurl_graph.eval.ogb import ogb_evaluate
+
     result = ogb_evaluate(_rows_by_node_id(Z, ids, data.graph.num_nodes, embeddings), data)
     result["embeddings"] = str(embeddings)
     _print_ogb(result)
@@ -66,10 +68,12 @@ def eval_ogb(
 def ogb_demo(dataset: str, root, epochs, seed: int, quiet: bool, output=None, plot=None) -> dict:
     """Load an OGB set, embed it with GenURL's defaults, evaluate with OGB's Evaluator; optionally
     write the embedding and a picture of it."""
-    from genurl_graph import GenURL, datasets
-    from genurl_graph.eval.ogb import ogb_evaluate
+    from genurl_graph import datasets
 
     data = datasets.load(dataset, root)
+    from genurl_graph import GenURL
+    from genurl_graph.eval.ogb import ogb_evaluate
+
     err.print(f"{dataset}: {data.graph.num_nodes} nodes, {data.graph.num_edges} stored edges"
               + ("" if data.features is None else f", {data.features.shape[1]} features"), highlight=False)
     start = time.perf_counter()

@@ -15,13 +15,15 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import InputError
-from .graphs import Graph
-from .graphs.graph import _from_edges
+
+if TYPE_CHECKING:  # torch, DGL: imported where a graph is built, not to check a name
+    from .graphs import Graph
 
 BUNDLED = ("cora", "citeseer")
 # OGB sets whose layout this loader knows: homogeneous graphs (no ogbn-mag, ogbl-biokg, ogbl-wikikg2).
@@ -73,6 +75,8 @@ def load(name: str, root: str | os.PathLike | None = None) -> Dataset:
     if not (folder / "edges.txt").exists():
         raise InputError("missing: run `python datasets/convert_planetoid.py ../shared/data` to create it",
                          folder / "edges.txt")
+    from .graphs.graph import _from_edges
+
     edges = np.loadtxt(folder / "edges.txt", dtype=np.int64, comments="#", ndmin=2)
     labels = np.loadtxt(folder / "labels.txt", dtype=np.int64, comments="#")
     features = sp.load_npz(folder / "features.npz").tocsr()
@@ -221,6 +225,8 @@ def load_ogb(name: str, root) -> Dataset:
     except ImportError as exc:  # a clear error (exit 2 in the CLI), not a traceback
         raise InputError(str(exc)) from None
     import torch
+
+    from .graphs.graph import _from_edges
 
     kind = meta["kind"]
     mod = import_ogb(f"ogb.{kind}.dataset_dgl")

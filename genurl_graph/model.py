@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .checks import check_device, check_seed  # noqa: F401  (also importable from here)
 from .engine import EdgeStream, Trainer, TrainConfig, TrainResult
 from .errors import InputError
 from .tasks.base import embed, setting, to_device
@@ -21,28 +22,6 @@ from .tasks.base import embed, setting, to_device
 TASKS = ("ge", "dr", "kd", "ssl")
 # Estimator parameters that, when set, replace the task's training defaults (TrainConfig fields).
 TRAIN_PARAMS = ("epochs", "lr", "nu", "nu_end", "negatives", "batch_size", "patience")
-
-
-def check_seed(seed) -> None:
-    """A seed is an integer in 0..2^32-1 (what numpy's and torch's generators take)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise InputError(f"the seed (random_state) must be an integer in 0..4294967295, got {seed!r}")
-
-
-def check_device(device) -> None:
-    """A torch device that this machine has: cpu, cuda or cuda:N (when torch sees CUDA)."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InputError(f"unknown device {str(device)[:40]!r}: use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(f"device {str(device)!r} asked for, but torch sees no CUDA device")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(f"device {str(device)!r} asked for, but torch sees {torch.cuda.device_count()} "
-                             "CUDA device(s)")
-    elif dev.type != "cpu":
-        raise InputError(f"device {str(device)!r} is not supported: use cpu, cuda or cuda:N")
 
 
 def _is_int(value) -> bool:

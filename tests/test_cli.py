@@ -100,16 +100,36 @@ def test_console_entry_point(tmp_path, edge_file):
 
 
 def test_cli_start_and_bad_input_do_not_import_torch(tmp_path):
-    """`genurl --help` stays clear of torch, DGL and scikit-learn (under 0.5 s: torch alone
-    takes 1-2 s)."""
-    import subprocess
-    import sys
+    """`genurl --help`, every subcommand's --help and a refused input of each command stay clear
+    of torch, DGL and scikit-learn (under 0.5 s: torch alone takes 1-2 s). All in one process,
+    one after another: any import shows up in sys.modules for the rest."""
+    import json as _json
 
-    code = ("import sys; from genurl_graph.cli.main import app\n"
-            "try:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('torch', 'dgl', 'sklearn') if m in sys.modules))")
-    # not yet for a refused `reduce`: main's _check_run (cli/common.py) imports genurl_graph.model,
-    # hence torch, to check --seed/--device before the input is read
-    for args in (["--help"],):
-        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-        assert out.stdout.strip().splitlines()[-1] == "[]", (args, out.stdout, out.stderr)
+    missing = str(tmp_path / "missing")
+    out_npy = str(tmp_path / "o.npy")
+    runs = [["--help"]] + [[*c.split(), "--help"] for c in (
+        "embed", "demo", "reduce", "distill", "apply", "ssl", "plot", "partition", "embed-dist", "info",
+        "eval nodes", "eval links", "eval ogb")] + [
+        ["reduce", missing + ".npy", "-o", out_npy],
+        ["reduce", missing + ".npy", "-o", out_npy, "--seed", "-1"],
+        ["embed", missing + ".txt", "-o", out_npy, "--device", "foo"],
+        ["embed", missing + ".txt", "-o", out_npy],
+        ["apply", missing + ".pt", missing + ".npy", "-o", out_npy],
+        ["ssl", missing + ".npy", "-o", out_npy],
+        ["plot", missing + ".npy", "-o", str(tmp_path / "o.png")],
+        ["partition", missing + ".txt", "-o", str(tmp_path / "parts"), "--parts", "2"],
+        ["eval", "nodes", missing + ".npy", missing + ".txt"],
+        ["eval", "links", missing + ".txt"],
+        ["eval", "ogb", missing + ".npy", "--dataset", "ogbn-arxiv", "--root", missing],
+        ["demo", "--dataset", "nosuch"],
+    ]
+    code = ("import json, sys; from genurl_graph.cli.main import app\n"
+            "for args in json.loads(sys.argv[1]):\n"
+            "    try:\n        app(args)\n    except SystemExit as exc:\n        code = exc.code\n"
+            "    print('@@', args[0], code, sorted(m for m in ('torch', 'dgl', 'sklearn') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code, _json.dumps(runs)], capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@ ")]
+    assert len(lines) == len(runs), (proc.stdout, proc.stderr)
+    for args, line in zip(runs, lines):
+        assert line.endswith(" []"), (args, line, proc.stderr)
+        assert line.split()[2] == ("0" if "--help" in args else "2"), (args, line, proc.stderr)
