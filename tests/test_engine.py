@@ -178,3 +178,46 @@ def test_trainer_decorrelate_spreads_the_embedding_over_its_dimensions(sbm):
         pass
     else:
         raise AssertionError("a negative decorrelate weight was accepted")
+def test_fused_sne_loss_matches_autograd():
+    """form="sne": the closed-form gradient (with early exaggeration) agrees with autograd."""
+    from genurl_graph.engine import loss as L
+
+    rng = np.random.default_rng(2)
+    n, E = 40, 300
+    src = torch.from_numpy(rng.integers(0, n, E))
+    dst = torch.from_numpy(rng.integers(0, n, E))
+    p = torch.from_numpy(rng.random(E))
+    pool = torch.from_numpy(rng.integers(0, n, 16))
+    pool[0] = src[0]  # a source in the pool: left out of its own Z
+    for dtype, nu, att in ((torch.float32, 0.5, 1.0), (torch.float64, 0.5, 4.0), (torch.float64, 1.0, 1.0),
+                           (torch.float32, 1.0, 12.0)):
+        z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
+        z_fused = z0.clone().requires_grad_()
+        z_ref = z0.clone().requires_grad_()
+        fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, nu, 3.0, "torch", "sne", att)
+        ref = L._sne(z_ref, src, dst, p.to(dtype), pool, nu, 3.0, "torch", att)
+        (2 * fused).backward()
+        (2 * ref).backward()
+        tol = 1e-5 if dtype == torch.float32 else 1e-10
+        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
+        torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+
+
+def test_sne_form_is_conditional_kl_over_neighbours_and_scaled_pool():
+    """form="sne": sum over edges of -p (log q_ij - log Z_i), Z_i = q over i's edges + n/|pool| x the
+    pool's q without i, divided by the number of edges."""
+    from genurl_graph.engine.loss import gkl_loss, log_q
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    src, dst = torch.tensor([0, 0, 1, 3]), torch.tensor([1, 2, 0, 4])
+    p = torch.tensor([1.0, 0.5, 1.0, 0.25], dtype=torch.float64)
+    pool = torch.tensor([0, 2, 5])
+    got = gkl_loss(z, src, dst, p, pool, 1.0, 1.0, "torch", "sne")
+    want = 0.0
+    for s, d, w in zip(src.tolist(), dst.tolist(), p.tolist()):
+        q = lambda j: torch.exp(log_q(((z[s] - z[j]) ** 2).sum(), 1.0))  # noqa: E731
+        Z = sum(q(j) for s2, j in zip(src.tolist(), dst.tolist()) if s2 == s)
+        Z = Z + 6 / 3 * sum(q(k) for k in pool.tolist() if k != s)
+        want += -w * (torch.log(q(d)) - torch.log(Z))
+    assert torch.allclose(got, want / 4)

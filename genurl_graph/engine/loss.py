@@ -14,7 +14,11 @@ P_ij log Q_ij, and each source is pushed in proportion to its summed P (its edge
 rather than to its number of edges. It keeps local neighbourhoods better in 2-D layouts (DR);
 ``"fuzzy"`` is the full cross-entropy above. ``form="normalized"`` normalises Q over each
 source's pool (KL(P_i || Q_i), as t-SNE and InfoNCE do): the form SSL uses, where the pool is
-the whole batch of views.
+the whole batch of views. ``form="sne"`` is SNE's conditional KL(P_i || Q_i) with Q_i normalised
+over all points, estimated as the exact sum over the point's P_X neighbours plus the pool's sum
+scaled to the n points: the neighbours' own share of Z_i gives the short-range repulsion
+(p_ij - Q_ij on each edge, as t-SNE's gradient) that a small pool alone misses, so clusters do
+not collapse into islands.
 """
 from __future__ import annotations
 
@@ -39,20 +43,25 @@ def log_one_minus(logq: torch.Tensor) -> torch.Tensor:
 
 def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Tensor,
              pool: torch.Tensor, nu: float, negatives: float = 5.0, backend: str = "auto",
-             form: str = "fuzzy") -> torch.Tensor:
+             form: str = "fuzzy", attraction: float = 1.0) -> torch.Tensor:
     """Mean fuzzy cross-entropy per P_X edge: pull over (src, dst, p); push of each edge's
     source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge (per unit
-    of P with ``form="sampled"``)."""
+    of P with ``form="sampled"``). ``attraction`` multiplies the pull's P alone (t-SNE's early
+    exaggeration; the push keeps the unscaled P)."""
     if form not in FORMS:
         raise ValueError(f"unknown loss form {form!r}: {', '.join(FORMS)}")
     if form == "normalized" and z.shape[1] <= FUSED_MAX_DIM:
-        return _NormalizedLoss.apply(z, src, dst, p, pool, float(nu), float(negatives))
+        return _NormalizedLoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
     if form == "normalized":
-        return _normalized(z, src, dst, p, pool, nu, negatives, backend)
+        return _normalized(z, src, dst, p, pool, nu, negatives, backend, attraction)
+    if form == "sne" and z.shape[1] <= FUSED_MAX_DIM:
+        return _SNELoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
+    if form == "sne":
+        return _sne(z, src, dst, p, pool, nu, negatives, backend, attraction)
     if form == "sampled" and z.shape[1] <= FUSED_MAX_DIM:
-        return _SampledLoss.apply(z, src, dst, p, pool, float(nu), float(negatives))
+        return _SampledLoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
-    pull = -(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()
+    pull = (-(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()) * attraction
     loss = pull
     if negatives > 0 and len(pool):
         counts = torch.bincount(src, minlength=z.shape[0])
@@ -63,15 +72,33 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     return loss / max(len(src), 1)
 
 
-FORMS = ("fuzzy", "sampled", "normalized")
+FORMS = ("fuzzy", "sampled", "normalized", "sne")
 
 
-def _normalized(z, src, dst, p, pool, nu, negatives, backend):
+def _sne(z, src, dst, p, pool, nu, negatives, backend, attraction=1.0):
+    """SNE's conditional KL(P_i || Q_i) per source with Q_ij = q_ij / Z_i, Z_i = sum of q_ij over
+    i's P_X edges + n / |pool| times the sum over the pool (i itself left out): the pull
+    -p log q and each source's P mass times log Z_i (the constant entropy of P left out)."""
+    lq = log_q(edge_sqdist(z, src, dst, backend), nu)
+    loss = -attraction * (p * lq).sum()
+    if negatives > 0 and len(pool):
+        n = z.shape[0]
+        mass = torch.bincount(src, weights=p.to(z.dtype), minlength=n)
+        near = torch.zeros(n, dtype=z.dtype, device=z.device).index_add(0, src, torch.exp(lq))
+        sources = mass.nonzero().squeeze(1)
+        qb = torch.exp(log_q(block_sqdist(z[sources], z[pool]), nu))
+        qb = qb.masked_fill(sources[:, None] == pool[None, :], 0.0)
+        Z = near[sources] + n / len(pool) * qb.sum(1)
+        loss = loss + negatives * (mass[sources] * torch.log(Z)).sum()
+    return loss / max(len(src), 1)
+
+
+def _normalized(z, src, dst, p, pool, nu, negatives, backend, attraction=1.0):
     """KL(P_i || Q_i) per source with Q_i = q_i. / sum_{k in pool, k != i} q_ik (t-SNE's and
     InfoNCE's normalised form; the constant entropy of P is left out): the pull -p log q, and
     each source's P mass times the log of its summed kernel over the pool."""
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
-    loss = -(p * lq).sum()
+    loss = -attraction * (p * lq).sum()
     if negatives > 0 and len(pool):
         mass = torch.bincount(src, weights=p.to(z.dtype), minlength=z.shape[0])
         sources = mass.nonzero().squeeze(1)
@@ -110,7 +137,7 @@ class _ClosedForm(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         (grad,) = ctx.saved_tensors
-        return grad_out * grad, None, None, None, None, None, None
+        return grad_out * grad, None, None, None, None, None, None, None
 
 
 class _SampledLoss(_ClosedForm):
@@ -123,11 +150,11 @@ class _SampledLoss(_ClosedForm):
     """
 
     @staticmethod
-    def forward(ctx, z, src, dst, p, pool, nu, negatives):
+    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
         zd = z.detach()
         n_edges = max(len(src), 1)
         c = (nu + 1.0) / 2.0
-        loss, grad = _pull(zd, src, dst, p, nu)
+        loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
         if negatives > 0 and len(pool):
             counts = torch.bincount(src, minlength=zd.shape[0])
             sources = counts.nonzero().squeeze(1)
@@ -163,11 +190,11 @@ class _NormalizedLoss(_ClosedForm):
     """
 
     @staticmethod
-    def forward(ctx, z, src, dst, p, pool, nu, negatives):
+    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
         zd = z.detach()
         n_edges = max(len(src), 1)
         c = (nu + 1.0) / 2.0
-        loss, grad = _pull(zd, src, dst, p, nu)
+        loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
         if negatives > 0 and len(pool):
             mass = torch.bincount(src, weights=p, minlength=zd.shape[0]).to(zd.dtype)
             sources = mass.nonzero().squeeze(1)
@@ -192,6 +219,55 @@ def decorrelation(z: torch.Tensor) -> torch.Tensor:
     h = (z - z.mean(0)) / z.std(0, unbiased=False).clamp_min(1e-6)
     c = h.T @ h / max(len(z), 1)
     return (c - torch.eye(c.shape[0], dtype=c.dtype, device=c.device)).pow(2).sum()
+
+
+class _SNELoss(_ClosedForm):
+    """The ``sne`` form with its gradient in closed form (as :class:`_SampledLoss`).
+
+    With r_i = negatives mass_i / Z_i: an edge's d/d d2 is (attraction p_ij - r_i q_ij) c / (nu + d2)
+    (t-SNE's p - q: the pull stops where Q matches P), a pool pair's -r_i (n / |pool|) q_ik c /
+    (nu + d2_ik). For nu = 1, q = 1 / (1 + d2) needs no exp or log over the block. Agrees with
+    autograd on :func:`_sne` (tests/test_engine.py).
+    """
+
+    @staticmethod
+    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
+        zd = z.detach()
+        n, n_edges = zd.shape[0], max(len(src), 1)
+        c = (nu + 1.0) / 2.0
+        diff = zd[src] - zd[dst]
+        d2 = (diff * diff).sum(1)
+        q = torch.exp(-c * torch.log1p(d2 / nu)) if nu != 1.0 else (1 + d2).reciprocal()
+        loss = attraction * c * (p * torch.log1p(d2 / nu)).sum()
+        coef = p * attraction
+        grad = torch.zeros_like(zd)
+        if negatives > 0 and len(pool):
+            mass = torch.bincount(src, weights=p, minlength=n).to(zd.dtype)
+            near = torch.zeros(n, dtype=zd.dtype, device=zd.device).index_add_(0, src, q)
+            sources = mass.nonzero().squeeze(1)
+            a, b = zd[sources], zd[pool]
+            d2b = block_sqdist(a, b)
+            if nu == 1.0:
+                qb = d2b.add_(1).reciprocal_()
+                qk = None
+            else:
+                qb = torch.exp(torch.log1p(d2b / nu).mul_(-c))
+                qk = d2b.add_(nu).reciprocal_().mul_(c)  # c / (nu + d2)
+            qb.masked_fill_(sources[:, None] == pool[None, :], 0.0)
+            scale = n / len(pool)
+            Z = near[sources] + scale * qb.sum(1)
+            w = negatives * mass[sources]
+            loss = loss + (w * torch.log(Z)).sum()
+            r = torch.zeros(n, dtype=zd.dtype, device=zd.device)
+            r[sources] = w / Z
+            coef = coef - r[src] * q
+            W = (qb * qb if qk is None else qb.mul_(qk)).mul_((-scale * r[sources]).unsqueeze(1))
+            _push_grad(grad, sources, pool, W, a, b)
+        g = (coef * (2 * c) / (nu + d2)).unsqueeze(1) * diff
+        grad.index_add_(0, src, g)
+        grad.index_add_(0, dst, -g)
+        ctx.save_for_backward(grad / n_edges)
+        return loss / n_edges
 
 
 def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,

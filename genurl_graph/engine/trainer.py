@@ -36,7 +36,9 @@ class TrainConfig:
     the right tool for a free layout, where Adam's per-step bound slows the large moves).
     ``form``: the loss form (:func:`~genurl_graph.engine.loss.gkl_loss`). ``lr_decay``: the
     step size falls linearly to zero over the epochs; else a constant ``lr``. ``nu`` (nu_Z) may
-    be raised towards ``nu_end`` during training. Training stops early when the epoch loss has
+    be raised towards ``nu_end`` during training. ``exaggeration``: the pull's P is multiplied by
+    it for the first ``exaggerate_for`` fraction of the epochs (t-SNE's early exaggeration; the
+    push keeps the unscaled P). Training stops early when the epoch loss has
     not improved by a relative ``tol`` for ``patience`` epochs (0: never; not with ``nu_end``
     or ``lr_decay``, whose losses are not comparable across epochs). ``decorrelate`` > 0 adds
     that multiple of :func:`~genurl_graph.engine.loss.decorrelation` of each batch's embedding
@@ -58,6 +60,8 @@ class TrainConfig:
     clip: float = 4.0
     form: str = "fuzzy"
     decorrelate: float = 0.0
+    exaggeration: float = 1.0
+    exaggerate_for: float = 0.0
 
     def __post_init__(self):
         if self.optimizer not in ("adam", "sgd"):
@@ -156,12 +160,13 @@ class Trainer:
         for epoch in range(cfg.epochs):
             new_p = any([hook(epoch, encoder) for hook in hooks])  # every hook runs
             nu = nu_schedule(cfg.nu, cfg.nu_end, epoch, cfg.epochs)
+            attraction = cfg.exaggeration if epoch < cfg.exaggerate_for * cfg.epochs else 1.0
             total, count = 0.0, 0
             for inputs, s, d, w, pool in stream.batches(epoch, gen, cfg):
                 z = encoder(inputs)
                 if not result.backend:
                     result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device)
-                loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form)
+                loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form, attraction)
                 if cfg.decorrelate:
                     loss = loss + cfg.decorrelate * decorrelation(z)
                 opt.zero_grad(set_to_none=True)
