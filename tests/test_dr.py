@@ -176,3 +176,30 @@ def test_small_layout_trains_on_one_thread_and_restores_the_count():
     seen = []
     GenURL(task="dr", epochs=2, progress=lambda *a: seen.append(torch.get_num_threads())).fit(X)
     assert seen == [1, 1] and torch.get_num_threads() == before
+
+
+def test_free_layout_keeps_a_cluster_whole():
+    """The default free layout (form "sne") lays one Gaussian blob out as one piece; the
+    pool-only normalized form breaks it into islands (why it is not the default: the Cora demo)."""
+    from dataclasses import replace
+
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial.distance import cdist
+
+    from genurl_graph.tasks import dr
+
+    X = np.random.default_rng(0).normal(size=(300, 10)).astype(np.float32)
+
+    def pieces(Z):  # parts joined by steps of at most 3x the median nearest-neighbour distance
+        D = cdist(Z, Z)
+        np.fill_diagonal(D, np.inf)
+        return connected_components(D < 3 * np.median(D.min(1)), directed=False)[0]
+
+    assert dr.FREE.train.form == "sne"
+    assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X)) <= 3
+    old = dr.FREE
+    dr.FREE = replace(old, train=replace(old.train, form="normalized", negatives=1.0, pool=32))
+    try:
+        assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X)) > 20
+    finally:
+        dr.FREE = old

@@ -5,12 +5,13 @@ large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMA
 rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union. The encoder is
 a free table of coordinates started from a spectral layout of P_X (transductive), or, with
 ``parametric=True``, an MLP on the standardised inputs that transforms new points.
-Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's). The loss is the UMAP-like ``sampled`` form.
-The ``normalized`` form (KL(P_i || Q_i) over a shared pool of 32 points, negatives 1: t-SNE's
-repulsion per point) lifted MNIST-5k's T@10 from 0.968 to 0.982, but it breaks the layout of a
-graph embedding into many small islands (Cora's 512-d GenURL embedding, the `make demo`
-picture), so it is not the default yet (docs/dr.md). Training
-runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z schedule (``nu_end``) is
+Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's). The free layout's loss is the ``sne`` form:
+SNE's conditional KL(P_i || Q_i), Q_i normalised over the point's P_X neighbours (exactly)
+plus a shared pool of up to 128 points scaled to all n (t-SNE's p - q on every edge). It keeps
+openTSNE's quality (MNIST-5k T@10 0.982, COIL-20 10-NN accuracy 0.958) where the UMAP-like
+``sampled`` form did not, and, unlike the ``normalized`` form (pool only, no neighbours in Z),
+keeps clusters whole (the `make demo` picture of Cora; docs/dr.md). The parametric MLP keeps
+the ``sampled`` form. Training runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z schedule (``nu_end``) is
 available but did not help on digits.
 Defaults were chosen on digits, MNIST-5k and COIL-20 against umap-learn (benchmarks/dr.py).
 
@@ -42,8 +43,8 @@ class DRDefaults:
 
     dim: int = 2
     k: int = 10
-    train: TrainConfig = TrainConfig(epochs=500, lr=1.0, nu=1.0, negatives=15.0, pool=128, lr_decay=True,
-                                     optimizer="sgd", form="sampled")
+    train: TrainConfig = TrainConfig(epochs=500, lr=1.0, nu=1.0, negatives=1.0, pool=128, lr_decay=True,
+                                     optimizer="sgd", form="sne")
 
 
 FREE = DRDefaults()
