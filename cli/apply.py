@@ -28,12 +28,12 @@ def apply(
     device: str = DEVICE,
 ):
     """Embed new rows with a saved model (an mlp student needs no graph and no teacher)."""
-    from genurl_graph.io import _existing_file, check_output_path, read_inputs, write_embeddings
+    from genurl_graph.io import check_output_path, existing_file, read_inputs, write_embeddings
 
     check_output_path(output)
     _check_run(None, device)
-    _existing_file(model_file)  # refused before torch is imported
-    _existing_file(inputs)
+    existing_file(model_file)  # refused before torch is imported
+    existing_file(inputs)
     from genurl_graph import GenURL, read_graph
 
     model = GenURL.load(model_file, device=device)

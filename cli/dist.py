@@ -25,7 +25,7 @@ def partition(
     quiet: bool = QUIET,
 ):
     """Build a graph's P_X (as `genurl embed` does, structure only) and partition it for `embed-dist`."""
-    from genurl_graph.io import _existing_file
+    from genurl_graph.io import existing_file
 
     _check_sizes(dim, None)
     if features is not None:
@@ -33,7 +33,7 @@ def partition(
 
         raise InputError("distributed embedding takes structure-only graphs for now: leave out --features",
                          features)
-    _existing_file(edges)
+    existing_file(edges)
     from genurl_graph.distributed.parts import require_distdgl
 
     require_distdgl()  # say what is missing before reading anything

@@ -53,7 +53,7 @@ def eval_ogb(
 
     if json_out is not None:
         gio.check_output_path(json_out, (".json",))
-    gio._existing_file(embeddings)
+    gio.existing_file(embeddings)
     datasets.ogb_meta(dataset)  # imports ogb, hence torch
     Z, ids = gio.read_embeddings(embeddings)
     data = datasets.load(dataset, root)
