@@ -283,8 +283,8 @@ def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
 
 def kernel_used(form: str, dim: int, backend: str, device) -> str:
     """The name of what computes :func:`gkl_loss` for embeddings of ``dim`` columns: ``fused``
-    (the closed-form sampled and normalized losses at low dimension), else the edge kernel."""
-    if form in ("sampled", "normalized") and dim <= FUSED_MAX_DIM:
+    (the closed-form sampled, normalized and sne losses at low dimension), else the edge kernel."""
+    if form in ("sampled", "normalized", "sne") and dim <= FUSED_MAX_DIM:
         return "fused"
     from ..kernels import resolve_backend
 
