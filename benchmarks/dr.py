@@ -140,7 +140,8 @@ def methods(seed: int, threads: int, names):
 def profile_stages(X, seed: int) -> dict:
     """Seconds GenURL spends in each stage of one fit: kNN graph, P_X (rho/sigma, fuzzy union),
     spectral start, layout epochs (the rest: input checks, PCA above 20,000 points)."""
-    from genurl_graph import GenURL, model
+    from genurl_graph import GenURL
+    from genurl_graph.engine import trainer
     from genurl_graph.similarity import affinity
     from genurl_graph.tasks import dr
 
@@ -162,7 +163,7 @@ def profile_stages(X, seed: int) -> dict:
     wrap(affinity, "smooth_knn", "P_X rho/sigma")
     wrap(affinity, "fuzzy_union", "P_X fuzzy union")
     wrap(dr, "spectral_layout", "spectral start")
-    wrap(model.GenURL, "_train", "layout epochs")
+    wrap(trainer.Trainer, "fit", "layout epochs")
     try:
         start = time.perf_counter()
         GenURL(task="dr", dim=2, random_state=seed).fit_transform(X)
