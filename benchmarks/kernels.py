@@ -11,12 +11,14 @@ On CUDA it also runs the issue's case, n=1M, E=20M, d=128, and checks it against
 (>= 0.4 G edges/s, <= 1/5 of the naive pass's 32.8 GB measured on an H100). Prints a table and
 writes benchmarks/results/kernels.json.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import path
+# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import
+# path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
@@ -30,10 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-TARGET = {"nodes": 1_000_000, "edges": 20_000_000, "dim": 128, "edges_per_s": 0.4e9, "peak_bytes": 32.8e9 / 5}
+TARGET = {
+    "nodes": 1_000_000,
+    "edges": 20_000_000,
+    "dim": 128,
+    "edges_per_s": 0.4e9,
+    "peak_bytes": 32.8e9 / 5,
+}
 
 
-def measure(backend: str, edges: int, dim: int, device: str, nodes: int = 0, repeats: int = 3) -> dict:
+def measure(
+    backend: str, edges: int, dim: int, device: str, nodes: int = 0, repeats: int = 3
+) -> dict:
     import time
 
     import torch
@@ -57,11 +67,22 @@ def measure(backend: str, edges: int, dim: int, device: str, nodes: int = 0, rep
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
         z.grad = None
-    peak = (torch.cuda.max_memory_allocated() if device != "cpu"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"backend": backend, "nodes": n, "edges": edges, "dim": dim, "device": device, "seconds": best,
-            "edges_per_s": edges / best, "peak_bytes": peak,
-            "gpu": torch.cuda.get_device_name() if device != "cpu" else None}
+    peak = (
+        torch.cuda.max_memory_allocated()
+        if device != "cpu"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
+    return {
+        "backend": backend,
+        "nodes": n,
+        "edges": edges,
+        "dim": dim,
+        "device": device,
+        "seconds": best,
+        "edges_per_s": edges / best,
+        "peak_bytes": peak,
+        "gpu": torch.cuda.get_device_name() if device != "cpu" else None,
+    }
 
 
 def runs_on(backend: str, device: str) -> bool:
@@ -73,11 +94,29 @@ def runs_on(backend: str, device: str) -> bool:
 
 
 def run_one(backend: str, edges: int, dim: int, device: str, nodes: int = 0) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--device", device, "--one", backend, str(edges), str(dim),
-                           str(nodes)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--device",
+            device,
+            "--one",
+            backend,
+            str(edges),
+            str(dim),
+            str(nodes),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        return {"backend": backend, "edges": edges, "dim": dim, "device": device,
-                "error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
+        return {
+            "backend": backend,
+            "edges": edges,
+            "dim": dim,
+            "device": device,
+            "error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1],
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -87,18 +126,31 @@ def print_row(row: dict, base: float | None) -> None:
         print(f"{head} failed: {row['error']}", flush=True)
         return
     ratio = f"{row['edges_per_s'] / base:.2f}x" if base else "-"
-    print(f"{head} {row['edges_per_s'] / 1e6:>10.2f} {row['peak_bytes'] / 2**20:>9.0f} {ratio:>9}", flush=True)
+    print(
+        f"{head} {row['edges_per_s'] / 1e6:>10.2f} {row['peak_bytes'] / 2**20:>9.0f} {ratio:>9}",
+        flush=True,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--edges", default="1000000,10000000")
     parser.add_argument("--dims", default="2,16,128")
-    parser.add_argument("--backends", default="torch,spmm,dgl,triton", help="those that cannot run on --device are skipped")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when torch sees one)")
-    parser.add_argument("--no-target", action="store_true", help="on CUDA, skip the n=1M, E=20M, d=128 case")
+    parser.add_argument(
+        "--backends",
+        default="torch,spmm,dgl,triton",
+        help="those that cannot run on --device are skipped",
+    )
+    parser.add_argument(
+        "--device", default="auto", help="cpu, cuda, or auto (cuda when torch sees one)"
+    )
+    parser.add_argument(
+        "--no-target", action="store_true", help="on CUDA, skip the n=1M, E=20M, d=128 case"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "kernels.json"))
-    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)  # internal: backend edges dim nodes
+    parser.add_argument(
+        "--one", nargs=4, help=argparse.SUPPRESS
+    )  # internal: backend edges dim nodes
     args = parser.parse_args()
     if args.device == "auto":
         import torch
@@ -110,10 +162,19 @@ def main():
         return
     backends = [b for b in args.backends.split(",") if runs_on(b, args.device)]
     skipped = sorted(set(args.backends.split(",")) - set(backends))
-    print(f"device {args.device}; backends {', '.join(backends)}"
-          + (f" (skipped here: {', '.join(skipped)})" if skipped else ""), flush=True)
-    print(f"{'n':>9} {'E':>10} {'d':>4} {'backend':>8} {'M edges/s':>10} {'peak MB':>9} {'vs torch':>9}", flush=True)
-    cases = [(e, d, 0) for e in map(int, args.edges.split(",")) for d in map(int, args.dims.split(","))]
+    print(
+        f"device {args.device}; backends {', '.join(backends)}"
+        + (f" (skipped here: {', '.join(skipped)})" if skipped else ""),
+        flush=True,
+    )
+    print(
+        f"{'n':>9} {'E':>10} {'d':>4} {'backend':>8} {'M edges/s':>10} {'peak MB':>9} "
+        f"{'vs torch':>9}",
+        flush=True,
+    )
+    cases = [
+        (e, d, 0) for e in map(int, args.edges.split(",")) for d in map(int, args.dims.split(","))
+    ]
     if args.device.startswith("cuda") and not args.no_target:
         cases.append((TARGET["edges"], TARGET["dim"], TARGET["nodes"]))
     rows, verdicts = [], []
@@ -128,15 +189,25 @@ def main():
             print_row(row, base)
             rows.append(row)
             if nodes and backend != "torch" and "error" not in row:
-                ok = row["edges_per_s"] >= TARGET["edges_per_s"] and row["peak_bytes"] <= TARGET["peak_bytes"]
-                verdicts.append(f"target (n=1M, E=20M, d=128: >= 0.4 G edges/s, <= 6.56 GB) {backend}: "
-                                f"{row['edges_per_s'] / 1e9:.3f} G edges/s, {row['peak_bytes'] / 1e9:.2f} GB: "
-                                f"{'met' if ok else 'NOT met'}")
+                ok = (
+                    row["edges_per_s"] >= TARGET["edges_per_s"]
+                    and row["peak_bytes"] <= TARGET["peak_bytes"]
+                )
+                verdicts.append(
+                    f"target (n=1M, E=20M, d=128: >= 0.4 G edges/s, <= 6.56 GB) {backend}: "
+                    f"{row['edges_per_s'] / 1e9:.3f} G edges/s, {row['peak_bytes'] / 1e9:.2f} GB: "
+                    f"{'met' if ok else 'NOT met'}"
+                )
     for line in verdicts:
         print(line)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cores": os.cpu_count(), "device": args.device, "rows": rows,
-                                          "target": verdicts}, indent=2) + "\n")
+    Path(args.out).write_text(
+        json.dumps(
+            {"cores": os.cpu_count(), "device": args.device, "rows": rows, "target": verdicts},
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

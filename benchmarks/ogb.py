@@ -10,6 +10,7 @@ log(nodes) and extrapolates to 169,343 nodes; JSON in benchmarks/results/ogb.jso
 
     .venv/bin/python benchmarks/ogb.py --sizes 5000,10000,20000,40000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,16 @@ def write(root: Path, n: int, seed: int = 0) -> None:
     perm = rng.permutation(n)
     a, b = int(0.537 * n), int((0.537 + 0.176) * n)
     split = {"train": perm[:a], "valid": perm[a:b], "test": perm[b:]}
-    datasets.write_ogb(root, "ogbn-arxiv", np.stack([src[keep], dst[keep]], 1), n, X, y, split,
-                       extra={"node_year": rng.integers(1990, 2021, (n, 1))})
+    datasets.write_ogb(
+        root,
+        "ogbn-arxiv",
+        np.stack([src[keep], dst[keep]], 1),
+        n,
+        X,
+        y,
+        split,
+        extra={"node_year": rng.integers(1990, 2021, (n, 1))},
+    )
 
 
 def one(root: str) -> dict:
@@ -65,13 +74,19 @@ def one(root: str) -> dict:
     res = ogb_evaluate(Z, data)
     out["eval_s"], out["eval_cpu_s"] = time.perf_counter() - t, time.process_time() - c
     out["test_acc"] = res["metrics"]["test_acc"]["mean"]
-    out["nodes"], out["stored_edges"], out["dim"] = data.graph.num_nodes, data.graph.num_edges, Z.shape[1]
+    out["nodes"], out["stored_edges"], out["dim"] = (
+        data.graph.num_nodes,
+        data.graph.num_edges,
+        Z.shape[1],
+    )
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="5000,10000,20000,40000")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ogb.json"))
@@ -83,25 +98,45 @@ def main() -> None:
     for n in map(int, args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             write(Path(tmp), n)
-            proc = subprocess.run([sys.executable, __file__, "--one", tmp], capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--one", tmp], capture_output=True, text=True
+            )
             if proc.returncode:
                 sys.exit(proc.stderr)
             row = json.loads(proc.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-    head = f"{'nodes':>8} {'edges':>9} {'load s':>7} {'embed s':>8} {'embed CPU s':>11} {'eval s':>7} " \
-           f"{'eval CPU s':>10} {'peak RSS MB':>11} {'test acc %':>10}"
+        print(
+            " ".join(
+                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
+    head = (
+        f"{'nodes':>8} {'edges':>9} {'load s':>7} {'embed s':>8} {'embed CPU s':>11} {'eval s':>7} "
+        f"{'eval CPU s':>10} {'peak RSS MB':>11} {'test acc %':>10}"
+    )
     print(head)
     for r in rows:
-        print(f"{r['nodes']:>8} {r['stored_edges']:>9} {r['load_s']:>7.1f} {r['embed_s']:>8.1f} {r['embed_cpu_s']:>11.1f} "
-              f"{r['eval_s']:>7.1f} {r['eval_cpu_s']:>10.1f} {r['peak_rss_mb']:>11.0f} {100 * r['test_acc']:>10.2f}")
+        print(
+            f"{r['nodes']:>8} {r['stored_edges']:>9} {r['load_s']:>7.1f} {r['embed_s']:>8.1f} "
+            f"{r['embed_cpu_s']:>11.1f} "
+            f"{r['eval_s']:>7.1f} {r['eval_cpu_s']:>10.1f} {r['peak_rss_mb']:>11.0f} "
+            f"{100 * r['test_acc']:>10.2f}"
+        )
     extrap = {}
     if len(rows) >= 2:
         n = np.log([r["nodes"] for r in rows])
         for key in ("load_s", "embed_s", "embed_cpu_s", "eval_s", "eval_cpu_s", "peak_rss_mb"):
-            slope, icpt = np.polyfit(n[-2:], np.log([r[key] for r in rows[-2:]]), 1)  # the two largest
-            extrap[key] = {"slope": float(slope), "at_arxiv": float(np.exp(icpt + slope * np.log(ARXIV_NODES)))}
-        print(f"extrapolated to {ARXIV_NODES:,} nodes (log-log line through the two largest sizes):")
+            slope, icpt = np.polyfit(
+                n[-2:], np.log([r[key] for r in rows[-2:]]), 1
+            )  # the two largest
+            extrap[key] = {
+                "slope": float(slope),
+                "at_arxiv": float(np.exp(icpt + slope * np.log(ARXIV_NODES))),
+            }
+        print(
+            f"extrapolated to {ARXIV_NODES:,} nodes (log-log line through the two largest sizes):"
+        )
         for key, v in extrap.items():
             print(f"  {key:<12} slope {v['slope']:.2f}  -> {v['at_arxiv']:.0f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

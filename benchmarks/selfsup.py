@@ -26,6 +26,7 @@ training images as the reference), both on the test images; wall seconds of trai
 embedding the test images), after a one-epoch warm-up of every method on the same arrays.
 Prints a table and writes benchmarks/results/ssl.json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -67,7 +68,10 @@ def load(name: str):
         from scipy.io import loadmat
 
         mat = loadmat(SHARED / "coil20" / "COIL20.mat")
-        X, y = mat["X"].reshape(-1, 32, 32).transpose(0, 2, 1), mat["Y"].ravel()  # MATLAB stores columns
+        X, y = (
+            mat["X"].reshape(-1, 32, 32).transpose(0, 2, 1),
+            mat["Y"].ravel(),
+        )  # MATLAB stores columns
         train, test = [], []
         for c in np.unique(y):
             rows = rng.permutation(np.flatnonzero(y == c))
@@ -97,7 +101,7 @@ def measures(F_train, F_test, y_train, y_test, k: int = 10) -> dict:
 def batches_of(n: int, batch: int, gen: torch.Generator):
     order = torch.randperm(n, generator=gen, device=gen.device)
     for lo in range(0, max(n - batch, 0) + 1, batch):  # drop a last batch too small for batch norm
-        yield order[lo:lo + batch]
+        yield order[lo : lo + batch]
 
 
 def nt_xent(z1, z2, temperature: float):
@@ -129,8 +133,12 @@ def train_byol(images, encoder, augment, epochs, batch, lr, seed, base_momentum=
 
     gen = torch.Generator(device=images.device).manual_seed(seed)
     dim = encoder.dim
-    predictor = torch.nn.Sequential(torch.nn.Linear(dim, 512), torch.nn.BatchNorm1d(512), torch.nn.ReLU(inplace=True),
-                                    torch.nn.Linear(512, dim)).to(images.device)
+    predictor = torch.nn.Sequential(
+        torch.nn.Linear(dim, 512),
+        torch.nn.BatchNorm1d(512),
+        torch.nn.ReLU(inplace=True),
+        torch.nn.Linear(512, dim),
+    ).to(images.device)
     target = copy.deepcopy(encoder)
     for prm in target.parameters():
         prm.requires_grad_(False)
@@ -163,13 +171,21 @@ def train_byol(images, encoder, augment, epochs, batch, lr, seed, base_momentum=
     return encoder
 
 
-def fit_features(method, X, train, test, epochs, batch, seed, temperature, refine=None, device="cpu"):
+def fit_features(
+    method, X, train, test, epochs, batch, seed, temperature, refine=None, device="cpu"
+):
     """(train features, test features) of one method's frozen representation."""
     if method == "pixels":
         return X[train].reshape(len(train), -1), X[test].reshape(len(test), -1)
     if method == "genurl":
-        model = GenURL(task="ssl", epochs=epochs, batch_size=batch, random_state=seed, refine=refine,
-                       device=device).fit(X[train])
+        model = GenURL(
+            task="ssl",
+            epochs=epochs,
+            batch_size=batch,
+            random_state=seed,
+            refine=refine,
+            device=device,
+        ).fit(X[train])
         return model.embeddings_, model.transform(X[test])
     encoder = CNN(1, DEFAULTS.dim, DEFAULTS.width).fit_norm(X[train]).to(device)
     images = encoder.prepare(X[train])
@@ -180,11 +196,21 @@ def fit_features(method, X, train, test, epochs, batch, seed, temperature, refin
         train_byol(images, encoder, augment, epochs, batch, DEFAULTS.train.lr, seed)
     else:
         raise ValueError(method)
-    return _features(encoder, images).cpu().numpy(), _features(encoder, encoder.prepare(X[test])).cpu().numpy()
+    return _features(encoder, images).cpu().numpy(), _features(
+        encoder, encoder.prepare(X[test])
+    ).cpu().numpy()
 
 
-def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, refine=None,
-        device: str = "cpu") -> list[dict]:
+def run(
+    name: str,
+    methods,
+    epochs: int,
+    batch: int,
+    seeds,
+    temperature: float,
+    refine=None,
+    device: str = "cpu",
+) -> list[dict]:
     X, y, train, test = load(name)
     rows = []
     # warm-up: one epoch of every method on the full arrays, so that whichever method is timed
@@ -199,12 +225,28 @@ def run(name: str, methods, epochs: int, batch: int, seeds, temperature: float, 
                 continue
             torch.manual_seed(seed)
             start = time.perf_counter()
-            F_train, F_test = fit_features(method, X, train, test, epochs, batch, seed, temperature, refine, device)
-            seconds = 0.0 if method == "pixels" else time.perf_counter() - start  # training + embedding the test set
-            row = {"data": name, "method": method, "seed": seed, "epochs": epochs, "batch": batch, "seconds": seconds,
-                   "train": len(train), "test": len(test), **measures(F_train, F_test, y[train], y[test])}
+            F_train, F_test = fit_features(
+                method, X, train, test, epochs, batch, seed, temperature, refine, device
+            )
+            # training + embedding the test set
+            seconds = 0.0 if method == "pixels" else time.perf_counter() - start
+            row = {
+                "data": name,
+                "method": method,
+                "seed": seed,
+                "epochs": epochs,
+                "batch": batch,
+                "seconds": seconds,
+                "train": len(train),
+                "test": len(test),
+                **measures(F_train, F_test, y[train], y[test]),
+            }
             rows.append(row)
-            print(f"{name:8s} {method:8s} {seed:4d} {row['linear']:8.4f} {row['knn10']:8.4f} {seconds:8.1f}", flush=True)
+            print(
+                f"{name:8s} {method:8s} {seed:4d} {row['linear']:8.4f} {row['knn10']:8.4f} "
+                f"{seconds:8.1f}",
+                flush=True,
+            )
     return rows
 
 
@@ -213,35 +255,57 @@ def summary(rows: list[dict]) -> dict:
     out = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
-        out[method] = {key: (float(np.mean([r[key] for r in mine])), float(np.std([r[key] for r in mine])))
-                       for key in ("linear", "knn10", "seconds")}
+        out[method] = {
+            key: (float(np.mean([r[key] for r in mine])), float(np.std([r[key] for r in mine])))
+            for key in ("linear", "knn10", "seconds")
+        }
         out[method]["seeds"] = len(mine)
     return out
 
 
 def report(name: str, summ: dict) -> None:
     for method, m in summ.items():
-        print(f"{name:8s} {method:8s} mean {m['linear'][0]:.4f} ± {m['linear'][1]:.4f}  "
-              f"{m['knn10'][0]:.4f} ± {m['knn10'][1]:.4f}  {m['seconds'][0]:8.1f} s  ({m['seeds']} seeds)")
+        print(
+            f"{name:8s} {method:8s} mean {m['linear'][0]:.4f} ± {m['linear'][1]:.4f}  "
+            f"{m['knn10'][0]:.4f} ± {m['knn10'][1]:.4f}  {m['seconds'][0]:8.1f} s  ({m['seeds']} "
+            f"seeds)"
+        )
     if "genurl" in summ and "simclr" in summ and summ["simclr"]["seconds"][0]:
         best = max((m for m in ("simclr", "byol") if m in summ), key=lambda m: summ[m]["linear"][0])
         g = summ["genurl"]
-        print(f"{name:8s} genurl wall / simclr wall = {g['seconds'][0] / summ['simclr']['seconds'][0]:.2f}; "
-              f"best baseline ({best}) linear {summ[best]['linear'][0]:.4f}, 10-NN {summ[best]['knn10'][0]:.4f}; "
-              f"genurl linear {g['linear'][0]:.4f}, 10-NN {g['knn10'][0]:.4f}")
+        print(
+            f"{name:8s} genurl wall / simclr wall = "
+            f"{g['seconds'][0] / summ['simclr']['seconds'][0]:.2f}; "
+            f"best baseline ({best}) linear {summ[best]['linear'][0]:.4f}, 10-NN "
+            f"{summ[best]['knn10'][0]:.4f}; "
+            f"genurl linear {g['linear'][0]:.4f}, 10-NN {g['knn10'][0]:.4f}"
+        )
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", nargs="*", default=["mnist5k", "coil20"])
     ap.add_argument("--methods", nargs="*", default=["pixels", "genurl", "simclr", "byol"])
-    ap.add_argument("--epochs", type=int, default=None,
-                    help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)")
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs for every method (default: 15 on MNIST-5k, 40 on COIL-20)",
+    )
     ap.add_argument("--batch", type=int, default=DEFAULTS.train.batch_size)
-    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)")
+    ap.add_argument(
+        "--seeds", type=int, default=1, help="seeds 0..N-1 for every method (pixels once)"
+    )
     ap.add_argument("--device", default="cpu", help="torch device for every method (cpu, cuda)")
-    ap.add_argument("--refine", type=int, default=None,
-                    help="GenURL-SSL's dynamic similarity: refresh the latent kNN graph every N epochs (default off)")
+    ap.add_argument(
+        "--refine",
+        type=int,
+        default=None,
+        help="GenURL-SSL's dynamic similarity: refresh the latent kNN graph every N epochs "
+        "(default off)",
+    )
     ap.add_argument("--temperature", type=float, default=0.5, help="SimCLR's NT-Xent temperature")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ssl.json"))
     args = ap.parse_args()
@@ -250,15 +314,32 @@ def main():
     rows, summaries = [], {}
     for name in args.only:
         epochs = args.epochs or {"mnist5k": 15, "coil20": 40}[name]
-        mine = run(name, args.methods, epochs, args.batch, list(range(args.seeds)), args.temperature, args.refine,
-                   args.device)
+        mine = run(
+            name,
+            args.methods,
+            epochs,
+            args.batch,
+            list(range(args.seeds)),
+            args.temperature,
+            args.refine,
+            args.device,
+        )
         rows += mine
         summaries[name] = summary(mine)
     for name, summ in summaries.items():
         report(name, summ)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"runs": rows, "summary": summaries, "threads": torch.get_num_threads(),
-                                          "device": args.device}, indent=1))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "runs": rows,
+                "summary": summaries,
+                "threads": torch.get_num_threads(),
+                "device": args.device,
+            },
+            indent=1,
+        )
+    )
     print(f"wrote {args.out}")
 
 

@@ -1,6 +1,7 @@
 """Structure-only graph embedding beside ProNE and node2vec, side by side in one run.
 
-    python benchmarks/structure.py                        # PPI, BlogCatalog, DBLP, weighted SBM; 5 seeds
+    python benchmarks/structure.py                        # PPI, BlogCatalog, DBLP, weighted SBM; 5
+    seeds
     python benchmarks/structure.py --only ppi --seeds 2 --link-seeds 1
 
 For each graph, every method embeds the edge-list file (128-d) and is timed from file to
@@ -23,12 +24,14 @@ The weighted graph is an SBM whose topology is uniform (every pair equally likel
 within-community edges weigh 10: only the weights carry the communities.
 Prints a table and writes benchmarks/results/structure.json.
 """
+
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import path
+# benchmarks/ holds scripts named like standard modules (ssl.py): keep this folder off the import
+# path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
@@ -53,7 +56,9 @@ from genurl_graph.tasks.ge import defaults as ge_defaults  # noqa: E402
 from genurl_graph.eval.nodes import _fit_predict, _random_split, _scores  # noqa: E402
 
 
-def weighted_sbm(path: Path, n: int = 4000, blocks: int = 8, degree: float = 20, heavy: float = 10.0):
+def weighted_sbm(
+    path: Path, n: int = 4000, blocks: int = 8, degree: float = 20, heavy: float = 10.0
+):
     """Write the weight-only SBM's edge list (u v w) and return its labels file's path."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, blocks, n)
@@ -90,7 +95,9 @@ def graphs(work: Path, only):
 def multi_hot(labels_path: Path, ids: np.ndarray):
     """(rows, Y): the embedding rows that have labels and their multi-hot label matrix."""
     pos = {str(v): i for i, v in enumerate(ids)}
-    pairs = [line.split() for line in open(labels_path) if line.strip() and not line.startswith("#")]
+    pairs = [
+        line.split() for line in open(labels_path) if line.strip() and not line.startswith("#")
+    ]
     rows = np.array([pos[a] for a, _ in pairs])
     classes, lab = np.unique([b for _, b in pairs], return_inverse=True)
     uniq, inv = np.unique(rows, return_inverse=True)
@@ -114,10 +121,17 @@ def run_peer(python: Path, script: str, edges: list, extra=()):
         return None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.npz"
-        subprocess.run([str(python), str(PEERS / script), str(out), *map(str, edges), *extra], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(python), str(PEERS / script), str(out), *map(str, edges), *extra],
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         saved = np.load(out)
-        return [(saved[f"emb{i}"], saved[f"ids{i}"], float(saved[f"wall{i}"])) for i in range(len(edges))]
+        return [
+            (saved[f"emb{i}"], saved[f"ids{i}"], float(saved[f"wall{i}"]))
+            for i in range(len(edges))
+        ]
 
 
 def aligned(emb, peer_ids, ids):
@@ -138,8 +152,13 @@ def genurl_embed(path, seed, epochs=None):
 
 def summary(runs):
     keys = runs[0].keys()
-    return {k: {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs]))}
-            for k in keys}
+    return {
+        k: {
+            "mean": float(np.mean([r[k] for r in runs])),
+            "std": float(np.std([r[k] for r in runs])),
+        }
+        for k in keys
+    }
 
 
 def link_auc(path, weighted, seeds, who):
@@ -162,15 +181,22 @@ def link_auc(path, weighted, seeds, who):
             return aligned(emb, ids, train_graph.ids)
 
     runs = evaluate_links(graph, embed, seeds=seeds)["runs"]
-    return {"auc": float(np.mean([r["auc"] for r in runs])), "runs": [float(r["auc"]) for r in runs]}
+    return {
+        "auc": float(np.mean([r["auc"] for r in runs])),
+        "runs": [float(r["auc"]) for r in runs],
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", default=["ppi", "blogcatalog", "dblp", "weighted"])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--link-seeds", type=int, default=2, help="edge splits for link prediction (0: skip)")
-    parser.add_argument("--no-node2vec", action="store_true", help="skip pecanpy (minutes per graph)")
+    parser.add_argument(
+        "--link-seeds", type=int, default=2, help="edge splits for link prediction (0: skip)"
+    )
+    parser.add_argument(
+        "--no-node2vec", action="store_true", help="skip pecanpy (minutes per graph)"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "structure.json"))
     args = parser.parse_args()
     results = {"seeds": args.seeds, "cores": os.cpu_count(), "graphs": {}}
@@ -186,24 +212,41 @@ def main():
             res = {}
             ids = read_graph(edges).ids
             rows, Y = multi_hot(labels, ids)
-            trained = ge_defaults(read_graph(edges)).train.epochs  # the default's epochs: show the other choice
-            for who, epochs in (("genurl", None), (f"genurl {2 if trained == 0 else 0} ep", 2 if trained == 0 else 0)):
+            trained = ge_defaults(
+                read_graph(edges)
+            ).train.epochs  # the default's epochs: show the other choice
+            for who, epochs in (
+                ("genurl", None),
+                (f"genurl {2 if trained == 0 else 0} ep", 2 if trained == 0 else 0),
+            ):
                 runs, walls = [], []
                 for seed in range(args.seeds):
                     Z, _, wall = genurl_embed(edges, seed, epochs)
                     runs.append(probe(Z, rows, Y, seed))
                     walls.append(wall)
-                res[who] = {"probe": summary(runs), "wall_s": summary([{"s": w} for w in walls])["s"]}
-                print(f"  {who}: {res[who]['probe']['macro_f1']['mean']:.4f} macro-F1, "
-                      f"{res[who]['probe']['auroc']['mean']:.4f} auROC, {np.mean(walls):.2f} s", flush=True)
+                res[who] = {
+                    "probe": summary(runs),
+                    "wall_s": summary([{"s": w} for w in walls])["s"],
+                }
+                print(
+                    f"  {who}: {res[who]['probe']['macro_f1']['mean']:.4f} macro-F1, "
+                    f"{res[who]['probe']['auroc']['mean']:.4f} auROC, {np.mean(walls):.2f} s",
+                    flush=True,
+                )
             flag = ["--weighted"] if weighted else []
             prone = run_peer(PRONE, "prone_run.py", [edges] * args.seeds, flag)
             if prone is not None:
                 runs = [probe(aligned(e, i, ids), rows, Y, s) for s, (e, i, _) in enumerate(prone)]
-                res["prone"] = {"probe": summary(runs), "wall_s": summary([{"s": w} for _, _, w in prone])["s"]}
-                print(f"  prone: {res['prone']['probe']['macro_f1']['mean']:.4f} macro-F1, "
-                      f"{res['prone']['probe']['auroc']['mean']:.4f} auROC, {res['prone']['wall_s']['mean']:.2f} s",
-                      flush=True)
+                res["prone"] = {
+                    "probe": summary(runs),
+                    "wall_s": summary([{"s": w} for _, _, w in prone])["s"],
+                }
+                print(
+                    f"  prone: {res['prone']['probe']['macro_f1']['mean']:.4f} macro-F1, "
+                    f"{res['prone']['probe']['auroc']['mean']:.4f} auROC, "
+                    f"{res['prone']['wall_s']['mean']:.2f} s",
+                    flush=True,
+                )
             if not args.no_node2vec:
                 n2v = run_peer(PECANPY, "pecanpy_run.py", [edges], flag)
                 if n2v is not None:
@@ -211,8 +254,11 @@ def main():
                     Z = aligned(e, i, ids)
                     runs = [probe(Z, rows, Y, s) for s in range(args.seeds)]
                     res["node2vec"] = {"probe": summary(runs), "wall_s": {"mean": w, "std": 0.0}}
-                    print(f"  node2vec: {res['node2vec']['probe']['macro_f1']['mean']:.4f} macro-F1, "
-                          f"{res['node2vec']['probe']['auroc']['mean']:.4f} auROC, {w:.2f} s", flush=True)
+                    print(
+                        f"  node2vec: {res['node2vec']['probe']['macro_f1']['mean']:.4f} macro-F1, "
+                        f"{res['node2vec']['probe']['auroc']['mean']:.4f} auROC, {w:.2f} s",
+                        flush=True,
+                    )
             if args.link_seeds:
                 for who in ("genurl", "prone"):
                     if who in res:
@@ -220,17 +266,23 @@ def main():
                         print(f"  {who} link AUC {res[who]['link_auc']['auc']:.4f}", flush=True)
             results["graphs"][name] = res
     print()
-    print(f"{'graph':<12} {'method':<13} {'macro-F1':>15} {'micro-F1':>8} {'auROC':>15} {'link AUC':>9} "
-          f"{'wall s':>13} {'/ ProNE':>8}")
+    print(
+        f"{'graph':<12} {'method':<13} {'macro-F1':>15} {'micro-F1':>8} {'auROC':>15} "
+        f"{'link AUC':>9} "
+        f"{'wall s':>13} {'/ ProNE':>8}"
+    )
     for name, res in results["graphs"].items():
         prone_wall = res.get("prone", {}).get("wall_s", {}).get("mean")
         for who, r in res.items():
             p = r["probe"]
             link = f"{r['link_auc']['auc']:.4f}" if "link_auc" in r else "-"
             ratio = f"{r['wall_s']['mean'] / prone_wall:.2f}" if prone_wall else "-"
-            print(f"{name:<12} {who:<13} {p['macro_f1']['mean']:.4f}±{p['macro_f1']['std']:.4f} "
-                  f"{p['micro_f1']['mean']:>8.4f} {p['auroc']['mean']:.4f}±{p['auroc']['std']:.4f} {link:>9} "
-                  f"{r['wall_s']['mean']:>7.2f}±{r['wall_s']['std']:<5.2f} {ratio:>8}")
+            print(
+                f"{name:<12} {who:<13} {p['macro_f1']['mean']:.4f}±{p['macro_f1']['std']:.4f} "
+                f"{p['micro_f1']['mean']:>8.4f} {p['auroc']['mean']:.4f}±{p['auroc']['std']:.4f} "
+                f"{link:>9} "
+                f"{r['wall_s']['mean']:>7.2f}±{r['wall_s']['std']:<5.2f} {ratio:>8}"
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")

@@ -1,6 +1,7 @@
 """``python -m genurl_graph.cli``: the ``genurl`` command, in the form DGL's launcher can start
 (it only starts commands that name python). ``torch.distributed.launch`` puts its
 ``--local-rank=N`` before the sub-command: it is moved behind it."""
+
 import sys
 
 from .main import main

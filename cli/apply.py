@@ -2,6 +2,7 @@
 
 The task says what it reads (``INPUTS_KIND``: rows with ids, a matrix, images); the model's
 ``transform`` does the rest (:mod:`genurl_graph.tasks.base`)."""
+
 from __future__ import annotations
 
 import time
@@ -16,15 +17,27 @@ from .common import DEVICE, _check_run, _user_errors, app, err
 @app.command()
 @_user_errors
 def apply(
-    model_file: Path = typer.Argument(..., help="A model saved by `genurl distill`, `genurl reduce --save`, "
-                                      "`genurl ssl --save` (or GenURL.save)."),
-    inputs: Path = typer.Argument(..., help="New rows: .npy/.npz (ids from .nodes.txt beside it, else "
-                                  "0..n-1) or .csv (row id first column; for a reduce model numbers only, as "
-                                  "reduce reads them); images (.npy/.npz) for an ssl model."),
-    output: Path = typer.Option(..., "-o", "--output", help="Embeddings: .npy (+ .nodes.txt), .csv or .parquet."),
-    graph: Optional[Path] = typer.Option(None, "--graph", help="Edge list over the new rows (as for `genurl "
-                                         "embed`): needed by graph encoders (a gcn student, a ppr/sgc/gcn "
-                                         "graph embedding), unused by the others."),
+    model_file: Path = typer.Argument(
+        ...,
+        help="A model saved by `genurl distill`, `genurl reduce --save`, "
+        "`genurl ssl --save` (or GenURL.save).",
+    ),
+    inputs: Path = typer.Argument(
+        ...,
+        help="New rows: .npy/.npz (ids from .nodes.txt beside it, else "
+        "0..n-1) or .csv (row id first column; for a reduce model numbers only, as "
+        "reduce reads them); images (.npy/.npz) for an ssl model.",
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Embeddings: .npy (+ .nodes.txt), .csv or .parquet."
+    ),
+    graph: Optional[Path] = typer.Option(
+        None,
+        "--graph",
+        help="Edge list over the new rows (as for `genurl "
+        "embed`): needed by graph encoders (a gcn student, a ppr/sgc/gcn "
+        "graph embedding), unused by the others.",
+    ),
     device: str = DEVICE,
 ):
     """Embed new rows with a saved model (an mlp student needs no graph and no teacher)."""
@@ -42,5 +55,8 @@ def apply(
     g = None if graph is None else read_graph(graph, nodes=ids)
     Z = model.transform(X) if g is None else model.transform(X, graph=g)
     written = write_embeddings(output, Z, ids)
-    err.print(f"{X.shape[0]} rows -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "
-              + ", ".join(map(str, written)), highlight=False)
+    err.print(
+        f"{X.shape[0]} rows -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "
+        + ", ".join(map(str, written)),
+        highlight=False,
+    )

@@ -2,6 +2,7 @@
 
 Each command module (``cli/main.py`` for graphs, ``cli/dr.py``, ``cli/kd.py``, ...) registers its
 commands on :data:`app`; bad input ends with one line on stderr and exit status 2."""
+
 from __future__ import annotations
 
 import errno
@@ -17,11 +18,19 @@ from rich.table import Table
 
 from genurl_graph.errors import InputError
 
-app = typer.Typer(help="GenURL: graph embedding, dimension reduction, distillation and self-supervised learning on one engine.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  rich_markup_mode=None)  # help text is plain: [weight] stays as written
-eval_app = typer.Typer(help="Evaluate embeddings: node classification or link prediction.",
-                       no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help="GenURL: graph embedding, dimension reduction, distillation and self-supervised learning "
+    "on one engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)  # help text is plain: [weight] stays as written
+eval_app = typer.Typer(
+    help="Evaluate embeddings: node classification or link prediction.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
@@ -29,6 +38,7 @@ err = Console(stderr=True)
 
 def _user_errors(fn):
     """Bad input -> 'error: ...' on stderr, exit status 2; anything else is a bug (traceback)."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -40,13 +50,26 @@ def _user_errors(fn):
             if exc.errno not in _MACHINE_ERRNOS:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            err.print(f"[red]error:[/red] {escape(where + (exc.strerror or str(exc)))} (no output was changed)",
-                      highlight=False, soft_wrap=True)
+            err.print(
+                f"[red]error:[/red] {escape(where + (exc.strerror or str(exc)))} (no output was "
+                f"changed)",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1)
+
     return wrapper
 
 
-_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+_MACHINE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.EFBIG,
+}
 
 
 @contextmanager
@@ -57,9 +80,15 @@ def _progress_bar(label: str, quiet: bool):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
-                  transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         task = bar.add_task(label, total=None, loss="-")
 
         def update(epoch, epochs, loss):
@@ -113,8 +142,15 @@ def _check_outputs(output, plot=None, save=None, json_out=None) -> None:
 def _model(dim, epochs, seed, device, encoder, progress):
     from genurl_graph import GenURL
 
-    return GenURL(task="ge", dim=dim, epochs=epochs, encoder=encoder, random_state=seed, device=device,
-                  progress=progress)
+    return GenURL(
+        task="ge",
+        dim=dim,
+        epochs=epochs,
+        encoder=encoder,
+        random_state=seed,
+        device=device,
+        progress=progress,
+    )
 
 
 def _print_metrics(title: str, result: dict) -> None:
@@ -135,22 +171,37 @@ def _write_json(path: Optional[Path], result: dict) -> None:
         write_json(path, result)
 
 
-DIM = typer.Option(None, "--dim", help="Embedding dimension; default chosen from the data: 512 with "
-                   "features, 128 without.")
-EPOCHS = typer.Option(None, "--epochs", help="Training epochs, at most (stops early on a loss plateau); "
-                      "default chosen from the data: 50 with features; without, 0 (2 above 50k nodes, in few "
-                      "large batches): the closed-form start (spectral factorisation + propagation) is the "
-                      "embedding, and N trains it N epochs.")
+DIM = typer.Option(
+    None,
+    "--dim",
+    help="Embedding dimension; default chosen from the data: 512 with features, 128 without.",
+)
+EPOCHS = typer.Option(
+    None,
+    "--epochs",
+    help="Training epochs, at most (stops early on a loss plateau); "
+    "default chosen from the data: 50 with features; without, 0 (2 above 50k nodes, in few "
+    "large batches): the closed-form start (spectral factorisation + propagation) is the "
+    "embedding, and N trains it N epochs.",
+)
 SEED = typer.Option(0, "--seed", help="Random seed: the same seed gives the same embedding on CPU.")
 DEVICE = typer.Option("cpu", "--device", help="Torch device: cpu, cuda or cuda:N.")
-ENCODER = typer.Option("auto", "--encoder",
-                       help="Encoder: auto (ppr with features, table without), ppr, sgc, mlp, gcn, table.")
-FEATURES = typer.Option(None, "--features", help="Node features: .npy/.npz (rows in --nodes order, or "
-                        "integer ids 0..rows-1) or .csv (node id first column).")
-NODES = typer.Option(None, "--nodes", help="Node list, one id a line: fixes the row order; isolated "
-                     "nodes listed keep a row.")
+ENCODER = typer.Option(
+    "auto",
+    "--encoder",
+    help="Encoder: auto (ppr with features, table without), ppr, sgc, mlp, gcn, table.",
+)
+FEATURES = typer.Option(
+    None,
+    "--features",
+    help="Node features: .npy/.npz (rows in --nodes order, or "
+    "integer ids 0..rows-1) or .csv (node id first column).",
+)
+NODES = typer.Option(
+    None,
+    "--nodes",
+    help="Node list, one id a line: fixes the row order; isolated nodes listed keep a row.",
+)
 DIRECTED = typer.Option(False, "--directed", help="Read edges as directed (default: undirected).")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 JSON = typer.Option(None, "--json", help="Also write the results to this JSON file.")
-
-

@@ -1,4 +1,5 @@
 """``genurl info``: the version, and which backend runs each part on this installation, and why."""
+
 from __future__ import annotations
 
 from .common import app, out

@@ -1,6 +1,7 @@
 """``genurl``: embed edge lists, evaluate embeddings, run the demo (graph commands); the other
 tasks' commands live in their own modules, imported at the end. Every command is a thin call into
 the library; bad input ends with one line on stderr and exit status 2."""
+
 from __future__ import annotations
 
 import sys
@@ -10,19 +11,50 @@ from typing import Optional
 
 import typer
 
-from .common import (DEVICE, DIM, DIRECTED, ENCODER, EPOCHS, FEATURES, JSON, NODES, QUIET, SEED, _check_run,
-                     _check_sizes, _model, _print_metrics, _progress_bar, _user_errors, _write_json, app, err, eval_app)
+from .common import (
+    DEVICE,
+    DIM,
+    DIRECTED,
+    ENCODER,
+    EPOCHS,
+    FEATURES,
+    JSON,
+    NODES,
+    QUIET,
+    SEED,
+    _check_run,
+    _check_sizes,
+    _model,
+    _print_metrics,
+    _progress_bar,
+    _user_errors,
+    _write_json,
+    app,
+    err,
+    eval_app,
+)
+
 
 @app.command()
 @_user_errors
 def embed(
-    edges: Path = typer.Argument(..., help="Edge list: 'source target [weight]' per line; space, tab "
-                                 "or comma separated; '#'/'%' comments; integer or string ids."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output: .npy (ids in .nodes.txt beside "
-                                "it), .csv or .parquet."),
-    nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: Optional[int] = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE,
-    encoder: str = ENCODER, quiet: bool = QUIET,
+    edges: Path = typer.Argument(
+        ...,
+        help="Edge list: 'source target [weight]' per line; space, tab "
+        "or comma separated; '#'/'%' comments; integer or string ids.",
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output: .npy (ids in .nodes.txt beside it), .csv or .parquet."
+    ),
+    nodes: Optional[Path] = NODES,
+    directed: bool = DIRECTED,
+    features: Optional[Path] = FEATURES,
+    dim: Optional[int] = DIM,
+    epochs: Optional[int] = EPOCHS,
+    seed: int = SEED,
+    device: str = DEVICE,
+    encoder: str = ENCODER,
+    quiet: bool = QUIET,
 ):
     """Embed the nodes of an edge list with GenURL and write one row per node."""
     from genurl_graph import read_graph
@@ -36,22 +68,36 @@ def embed(
     with _progress_bar("embedding", quiet) as bar:
         model = _model(dim, epochs, seed, device, encoder, bar).fit(graph)
     written = write_embeddings(output, model.embeddings_, graph.ids)
-    err.print(f"{graph.num_nodes} nodes, {graph.num_edges} stored edges, {model.encoder_name_} encoder, "
-              f"{len(model.history_.losses)} epochs, {time.perf_counter() - start:.1f} s -> "
-              + ", ".join(map(str, written)), highlight=False)
+    err.print(
+        f"{graph.num_nodes} nodes, {graph.num_edges} stored edges, {model.encoder_name_} encoder, "
+        f"{len(model.history_.losses)} epochs, {time.perf_counter() - start:.1f} s -> "
+        + ", ".join(map(str, written)),
+        highlight=False,
+    )
 
 
 @eval_app.command("nodes")
 @_user_errors
 def eval_nodes(
-    embeddings: Path = typer.Argument(..., help="Embeddings (.npy with .nodes.txt beside it, .csv, .parquet)."),
-    labels: Path = typer.Argument(..., help="Labels: 'node label' lines (a node on several lines is "
-                                  "multi-label), or one label per embedding row."),
-    split: Optional[Path] = typer.Option(None, "--split", help="Split JSON {train,val,test: [node ids]}; "
-                                         "default: split.json beside the labels file if present, else random splits."),
+    embeddings: Path = typer.Argument(
+        ..., help="Embeddings (.npy with .nodes.txt beside it, .csv, .parquet)."
+    ),
+    labels: Path = typer.Argument(
+        ...,
+        help="Labels: 'node label' lines (a node on several lines is "
+        "multi-label), or one label per embedding row.",
+    ),
+    split: Optional[Path] = typer.Option(
+        None,
+        "--split",
+        help="Split JSON {train,val,test: [node ids]}; "
+        "default: split.json beside the labels file if present, else random splits.",
+    ),
     random_splits: bool = typer.Option(False, "--random-splits", help="Ignore any public split."),
     seeds: int = typer.Option(5, "--seeds", help="Random splits (seeds) to average over."),
-    train_ratio: float = typer.Option(0.5, "--train-ratio", help="Training fraction of random splits."),
+    train_ratio: float = typer.Option(
+        0.5, "--train-ratio", help="Training fraction of random splits."
+    ),
     json_out: Optional[Path] = JSON,
 ):
     """Node classification: a logistic-regression probe on frozen embeddings."""
@@ -62,8 +108,10 @@ def eval_nodes(
 
         check_output_path(json_out, (".json",))
     result = node_classification(embeddings, labels, split, random_splits, seeds, train_ratio)
-    _print_metrics(f"node classification ({result['task']}, split {result['split']}, C={result['C']:g})",
-                   result)
+    _print_metrics(
+        f"node classification ({result['task']}, split {result['split']}, C={result['C']:g})",
+        result,
+    )
     _write_json(json_out, result)
 
 
@@ -71,12 +119,19 @@ def eval_nodes(
 @_user_errors
 def eval_links(
     edges: Path = typer.Argument(..., help="Edge list (as for `genurl embed`)."),
-    nodes: Optional[Path] = NODES, directed: bool = DIRECTED, features: Optional[Path] = FEATURES,
-    dim: Optional[int] = DIM, epochs: Optional[int] = EPOCHS, seed: int = SEED, device: str = DEVICE, encoder: str = ENCODER,
+    nodes: Optional[Path] = NODES,
+    directed: bool = DIRECTED,
+    features: Optional[Path] = FEATURES,
+    dim: Optional[int] = DIM,
+    epochs: Optional[int] = EPOCHS,
+    seed: int = SEED,
+    device: str = DEVICE,
+    encoder: str = ENCODER,
     seeds: int = typer.Option(1, "--seeds", help="Edge splits (seeds) to average over."),
     val: float = typer.Option(0.05, "--val", help="Fraction of edges held out for validation."),
     test: float = typer.Option(0.10, "--test", help="Fraction of edges held out for test."),
-    json_out: Optional[Path] = JSON, quiet: bool = QUIET,
+    json_out: Optional[Path] = JSON,
+    quiet: bool = QUIET,
 ):
     """Link prediction: hold out edges, embed the rest, report AUC, AP and Hits@K."""
     from genurl_graph import read_graph
@@ -92,25 +147,45 @@ def eval_links(
 
     def embed_fn(train_graph, split_seed):
         with _progress_bar(f"split {split_seed + 1}/{seeds}", quiet) as bar:
-            return _model(dim, epochs, seed + split_seed, device, encoder, bar).fit(train_graph).embeddings_
+            return (
+                _model(dim, epochs, seed + split_seed, device, encoder, bar)
+                .fit(train_graph)
+                .embeddings_
+            )
 
     result = evaluate_links(graph, embed_fn, seeds=seeds, val=val, test=test)
-    _print_metrics(f"link prediction (split {result['split']}, score {result['runs'][0]['score']})", result)
+    _print_metrics(
+        f"link prediction (split {result['split']}, score {result['runs'][0]['score']})", result
+    )
     _write_json(json_out, result)
 
 
 @app.command()
 @_user_errors
 def demo(
-    dataset: str = typer.Option("cora", "--dataset", help="Bundled data set (cora, citeseer) or an OGB set "
-                                "under --root (ogbn-arxiv, ogbl-collab, ...: OGB's split and Evaluator)."),
-    epochs: Optional[int] = EPOCHS, seed: int = SEED, quiet: bool = QUIET,
-    root: Optional[Path] = typer.Option(None, "--root", help="Folder holding OGB's data sets (ROOT/ogbn_arxiv/...); "
-                                        "nothing is downloaded."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the embedding (.npy, .csv, .parquet)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the embedding in 2-D by class (.png)."),
+    dataset: str = typer.Option(
+        "cora",
+        "--dataset",
+        help="Bundled data set (cora, citeseer) or an OGB set "
+        "under --root (ogbn-arxiv, ogbl-collab, ...: OGB's split and Evaluator).",
+    ),
+    epochs: Optional[int] = EPOCHS,
+    seed: int = SEED,
+    quiet: bool = QUIET,
+    root: Optional[Path] = typer.Option(
+        None,
+        "--root",
+        help="Folder holding OGB's data sets (ROOT/ogbn_arxiv/...); nothing is downloaded.",
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Also write the embedding (.npy, .csv, .parquet)."
+    ),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also draw the embedding in 2-D by class (.png)."
+    ),
 ):
-    """Embed a data set, then report node classification and link prediction (OGB sets: OGB's own)."""
+    """Embed a data set, then report node classification and link prediction (OGB sets: OGB's
+    own)."""
     from genurl_graph import datasets
 
     _check_sizes(None, epochs)
@@ -139,7 +214,9 @@ def demo(
 
     def embed_fn(train_graph, split_seed):
         with _progress_bar(f"{dataset}: link prediction", quiet) as bar:
-            return GenURL(epochs=epochs, random_state=seed, progress=bar).fit(train_graph).embeddings_
+            return (
+                GenURL(epochs=epochs, random_state=seed, progress=bar).fit(train_graph).embeddings_
+            )
 
     links = evaluate_links(data.graph, embed_fn)
     _print_metrics(f"{dataset}: link prediction, 85/5/10 edge split", links)

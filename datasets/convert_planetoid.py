@@ -8,6 +8,7 @@ writes ``datasets/<name>/``: ``edges.txt`` (``u v`` per line, undirected, each p
 
     python datasets/convert_planetoid.py ../shared/data
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,6 +38,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) == ("numpy.core.multiarray", "_reconstruct"):
             from numpy._core.multiarray import _reconstruct
+
             return _reconstruct
         try:
             return _ALLOWED[(module, name)]
@@ -61,10 +63,15 @@ def convert(root: Path, name: str, out: Path) -> None:
     for key in ["x", "y", "tx", "ty", "allx", "ally", "graph"]:
         raw = _checked_bytes(root, f"planetoid/ind.{name}.{key}", sums)
         import io
+
         parts[key] = _RestrictedUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    test_index = [int(v) for v in
-                  _checked_bytes(root, f"planetoid/ind.{name}.test.index", sums).decode().split()]
-    x, y, tx, ty, allx, ally, graph = (parts[k] for k in ["x", "y", "tx", "ty", "allx", "ally", "graph"])
+    test_index = [
+        int(v)
+        for v in _checked_bytes(root, f"planetoid/ind.{name}.test.index", sums).decode().split()
+    ]
+    x, y, tx, ty, allx, ally, graph = (
+        parts[k] for k in ["x", "y", "tx", "ty", "allx", "ally", "graph"]
+    )
     test_sorted = np.sort(test_index)
     n = max(max(graph) + 1, allx.shape[0] + len(test_index))
     if name == "citeseer":
@@ -95,13 +102,19 @@ def convert(root: Path, name: str, out: Path) -> None:
         "test": sorted(int(i) for i in test_index),
     }
     out.mkdir(parents=True, exist_ok=True)
-    np.savetxt(out / "edges.txt", edges, fmt="%d",
-               header=f"{name}: undirected, {len(edges)} edges, {n} nodes (ids 0..{n - 1})")
+    np.savetxt(
+        out / "edges.txt",
+        edges,
+        fmt="%d",
+        header=f"{name}: undirected, {len(edges)} edges, {n} nodes (ids 0..{n - 1})",
+    )
     sp.save_npz(out / "features.npz", features.tocsr().astype(np.float32))
     np.savetxt(out / "labels.txt", labels, fmt="%d", header="class id per node (-1: none)")
     (out / "split.json").write_text(json.dumps(split) + "\n")
-    print(f"{name}: {n} nodes, {len(edges)} edges, {features.shape[1]} features, "
-          f"{labels.max() + 1} classes -> {out}")
+    print(
+        f"{name}: {n} nodes, {len(edges)} edges, {features.shape[1]} features, "
+        f"{labels.max() + 1} classes -> {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 The names below are imported on first use (PEP 562), so ``import genurl_graph.errors`` (the
 command line's start) does not import torch.
 """
+
 import importlib
 
 from . import _deps  # noqa: F401  (first: DGL settings before anything imports it)
@@ -14,8 +15,13 @@ from .errors import InputError
 
 __version__ = "0.1.0"
 __all__ = ["GenURL", "Graph", "InputError", "as_graph", "read_graph", "datasets", "__version__"]
-_LAZY = {"GenURL": ".model", "Graph": ".graphs", "as_graph": ".graphs", "read_graph": ".graphs",
-         "datasets": ".datasets"}
+_LAZY = {
+    "GenURL": ".model",
+    "Graph": ".graphs",
+    "as_graph": ".graphs",
+    "read_graph": ".graphs",
+    "datasets": ".datasets",
+}
 
 
 def __getattr__(name):

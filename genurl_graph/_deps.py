@@ -9,6 +9,7 @@ Importing this module (genurl_graph does, first) sets ``DGLBACKEND=pytorch`` unl
 set it: DGL then neither prints "DGL backend not selected or invalid" nor writes
 ``~/.dgl/config.json`` into the user's home on its first import.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,13 +36,16 @@ def _dgl_import_error() -> str | None:
     if "dgl" not in sys.modules and _dgl_not_installed():
         why = "not installed"
         if sys.version_info[:2] not in DGL_PYTHONS:
-            why += f" (DGL 1.1.3 has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]})"
+            why += (
+                f" (DGL 1.1.3 has no wheel for Python {sys.version_info[0]}.{sys.version_info[1]})"
+            )
         return why
     try:
         import dgl  # noqa: F401
         import dgl.ops  # noqa: F401
     except Exception as exc:  # DGL raises various errors when its binary does not match torch
-        return f"import failed: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"import failed: {exc.__class__.__name__}: {first}"
     return None
 
 

@@ -1,4 +1,5 @@
 """What runs where on this installation, and why (``genurl info``)."""
+
 from __future__ import annotations
 
 import sys
@@ -27,17 +28,30 @@ def backends() -> dict:
     return {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "cuda": torch.cuda.get_device_name() if cuda else f"not available (torch CUDA build: {torch.version.cuda})",
+        "cuda": torch.cuda.get_device_name()
+        if cuda
+        else f"not available (torch CUDA build: {torch.version.cuda})",
         "dgl": dgl_version or dgl_why,
         "triton": triton_version or "not installed (only needed on CUDA: the gpu extra)",
         "edge pass, cpu": resolve_backend("auto", "cpu")
-        + (" (DGL's u_dot_v from 20,000 edges and 8 dims; torch below)" if has_dgl
-           else " (torch: Gram-matrix or blocked forward, sparse-matmul backward, from 20,000 edges and 64 dims; "
-                "the plain torch pass below; DGL is not available)"),
+        + (
+            " (DGL's u_dot_v from 20,000 edges and 8 dims; torch below)"
+            if has_dgl
+            else " (torch: Gram-matrix or blocked forward, sparse-matmul backward, from 20,000 "
+            "edges and 64 dims; "
+            "the plain torch pass below; DGL is not available)"
+        ),
         "edge pass, cuda": (resolve_backend("auto", "cuda") if cuda else "no CUDA device")
-        + ("" if not cuda else (" (fused Triton kernel)" if triton_version else " (Triton not installed)")),
+        + (
+            ""
+            if not cuda
+            else (" (fused Triton kernel)" if triton_version else " (Triton not installed)")
+        ),
         "gcn encoder": "torch sparse matmul (the same on every backend)",
-        "knn above 20,000 points": ("DGL nn-descent (approximate)" if has_dgl
-                                    else "exact, blocked torch matmul (DGL's nn-descent is not available)"),
+        "knn above 20,000 points": (
+            "DGL nn-descent (approximate)"
+            if has_dgl
+            else "exact, blocked torch matmul (DGL's nn-descent is not available)"
+        ),
         "ssl view graph": "DGLGraph" if has_dgl else "(src, dst, p) tensors (DGL is not available)",
     }

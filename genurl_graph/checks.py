@@ -1,5 +1,6 @@
 """Checks of the run settings every task shares (seed, device), without importing torch for the
 common case, so the command line refuses bad input before loading it."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,9 @@ from .errors import InputError
 def check_seed(seed) -> None:
     """A seed is an integer in 0..2^32-1 (what numpy's and torch's generators take)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise InputError(f"the seed (random_state) must be an integer in 0..4294967295, got {seed!r}")
+        raise InputError(
+            f"the seed (random_state) must be an integer in 0..4294967295, got {seed!r}"
+        )
 
 
 def check_device(device) -> None:
@@ -34,7 +37,9 @@ def check_device(device) -> None:
         if not torch.cuda.is_available():
             raise InputError(f"device {str(device)!r} asked for, but torch sees no CUDA device")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise InputError(f"device {str(device)!r} asked for, but torch sees {torch.cuda.device_count()} "
-                             "CUDA device(s)")
+            raise InputError(
+                f"device {str(device)!r} asked for, but torch sees {torch.cuda.device_count()} "
+                "CUDA device(s)"
+            )
     elif dev.type != "cpu":
         raise InputError(f"device {str(device)!r} is not supported: use cpu, cuda or cuda:N")

@@ -3,9 +3,11 @@ the Open Graph Benchmark's homogeneous node and link sets read by the ``ogb`` pa
 loaders, with OGB's official split.
 
 ``load("cora")`` or ``load("ogbn-arxiv", root="data/ogb")`` returns a :class:`Dataset`. Nothing is
-ever downloaded: an OGB set that is not under ``root`` is refused, before ``ogb`` is called, with the
+ever downloaded: an OGB set that is not under ``root`` is refused, before ``ogb`` is called, with
+the
 list of files to put where (the paths OGB expects).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +28,8 @@ if TYPE_CHECKING:  # torch, DGL: imported where a graph is built, not to check a
     from .graphs import Graph
 
 BUNDLED = ("cora", "citeseer")
-# OGB sets whose layout this loader knows: homogeneous graphs (no ogbn-mag, ogbl-biokg, ogbl-wikikg2).
+# OGB sets whose layout this loader knows: homogeneous graphs (no ogbn-mag, ogbl-biokg, ogbl-
+# wikikg2).
 OGB_NODE = ("ogbn-arxiv", "ogbn-products", "ogbn-proteins", "ogbn-papers100M")
 OGB_LINK = ("ogbl-collab", "ogbl-ddi", "ogbl-ppa", "ogbl-citation2", "ogbl-vessel")
 
@@ -69,24 +72,39 @@ def load(name: str, root: str | os.PathLike | None = None) -> Dataset:
     name = name.lower()
     folder = Path(root) if root else data_root() / name
     if name not in BUNDLED and root is None:
-        raise InputError(f"unknown data set {name!r}: bundled are {', '.join(BUNDLED)}; OGB sets "
-                         f"(with root=): {', '.join(OGB_NODE + OGB_LINK)}; read other graphs with "
-                         "genurl_graph.read_graph(edge_list)")
+        raise InputError(
+            f"unknown data set {name!r}: bundled are {', '.join(BUNDLED)}; OGB sets "
+            f"(with root=): {', '.join(OGB_NODE + OGB_LINK)}; read other graphs with "
+            "genurl_graph.read_graph(edge_list)"
+        )
     if not (folder / "edges.txt").exists():
-        raise InputError("missing: run `python datasets/convert_planetoid.py ../shared/data` to create it",
-                         folder / "edges.txt")
+        raise InputError(
+            "missing: run `python datasets/convert_planetoid.py ../shared/data` to create it",
+            folder / "edges.txt",
+        )
     from .graphs.graph import _from_edges
 
     edges = np.loadtxt(folder / "edges.txt", dtype=np.int64, comments="#", ndmin=2)
     labels = np.loadtxt(folder / "labels.txt", dtype=np.int64, comments="#")
     features = sp.load_npz(folder / "features.npz").tocsr()
-    split = {k: np.asarray(v, dtype=np.int64) for k, v in json.loads((folder / "split.json").read_text()).items()}
-    graph = _from_edges(edges[:, 0], edges[:, 1], None, len(labels), False, features=features,
-                        source=str(folder / "edges.txt"))
+    split = {
+        k: np.asarray(v, dtype=np.int64)
+        for k, v in json.loads((folder / "split.json").read_text()).items()
+    }
+    graph = _from_edges(
+        edges[:, 0],
+        edges[:, 1],
+        None,
+        len(labels),
+        False,
+        features=features,
+        source=str(folder / "edges.txt"),
+    )
     return Dataset(name, graph, labels, split)
 
 
 # --- OGB -----------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _quiet_ogb_import():
@@ -109,7 +127,8 @@ def _quiet_ogb_import():
 
 
 def import_ogb(module: str):
-    """``importlib.import_module(module)`` for an ``ogb`` module, without ogb's online version check."""
+    """``importlib.import_module(module)`` for an ``ogb`` module, without ogb's online version
+    check."""
     import importlib
 
     with _quiet_ogb_import():
@@ -120,21 +139,26 @@ def ogb_meta(name: str) -> dict:
     """OGB's own description of a data set (its ``master.csv`` column): folder, version, split,
     metric, extra files. Refuses names this loader does not handle."""
     if name not in OGB_NODE + OGB_LINK:
-        raise InputError(f"unknown or unsupported OGB data set {name!r}: supported node sets "
-                         f"{', '.join(OGB_NODE)}; link sets {', '.join(OGB_LINK)} (heterogeneous and "
-                         "knowledge-graph sets are not)")
+        raise InputError(
+            f"unknown or unsupported OGB data set {name!r}: supported node sets "
+            f"{', '.join(OGB_NODE)}; link sets {', '.join(OGB_LINK)} (heterogeneous and "
+            "knowledge-graph sets are not)"
+        )
     import pandas as pd
 
     kind = "nodeproppred" if name.startswith("ogbn-") else "linkproppred"
     pkg = import_ogb(f"ogb.{kind}")
-    master = pd.read_csv(Path(pkg.__file__).parent / "master.csv", index_col=0, keep_default_na=False)
+    master = pd.read_csv(
+        Path(pkg.__file__).parent / "master.csv", index_col=0, keep_default_na=False
+    )
     meta = dict(master[name])
     meta["kind"] = kind
     return meta
 
 
 def _ogb_folder(name: str, root: Path) -> Path:
-    """The folder OGB's DGL loader reads: ``root/ogbn_arxiv``, or ``root/ogbn_arxiv_dgl`` if that exists."""
+    """The folder OGB's DGL loader reads: ``root/ogbn_arxiv``, or ``root/ogbn_arxiv_dgl`` if that
+    exists."""
     base = "_".join(name.split("-"))
     return root / (base + "_dgl") if (root / (base + "_dgl")).exists() else root / base
 
@@ -160,7 +184,10 @@ def ogb_required_files(name: str, root) -> list[Path]:
             files.append(raw / "node-feat.csv.gz")
         if meta["has_edge_attr"] == "True":
             files.append(raw / "edge-feat.csv.gz")
-        files += [raw / f"{f}.csv.gz" for f in _extra(meta, "additional node files") + _extra(meta, "additional edge files")]
+        files += [
+            raw / f"{f}.csv.gz"
+            for f in _extra(meta, "additional node files") + _extra(meta, "additional edge files")
+        ]
         if meta["kind"] == "nodeproppred":
             files.append(raw / "node-label.csv.gz")
     split = folder / "split" / meta["split"]
@@ -178,26 +205,36 @@ def check_ogb(name: str, root) -> Path:
     cache = folder / "processed" / "dgl_data_processed"
     missing = []
     for path in ogb_required_files(name, root):
-        in_cache = path.parent.name == "raw" and cache.exists()  # OGB reads its cache, not raw/, then
+        # OGB reads its cache, not raw/, then
+        in_cache = path.parent.name == "raw" and cache.exists()
         if not in_cache and not path.exists():
             missing.append(path)
     if not missing:
         return folder
     kind = meta["kind"]
-    fetch = (f"python -c \"from ogb.{kind} import {'Node' if kind == 'nodeproppred' else 'Link'}PropPredDataset as D; "
-             f"D('{name}', root='ogb')\"")
+    fetch = (
+        f'python -c "from ogb.{kind} import '
+        f"{'Node' if kind == 'nodeproppred' else 'Link'}PropPredDataset as D; "
+        f"D('{name}', root='ogb')\""
+    )
     raise InputError(
         f"{name} is not complete under {root}: missing in {folder}/: "
         f"{', '.join(str(p.relative_to(folder)) for p in missing)}. Nothing is "
-        f"downloaded here. Put OGB's files there: unzip {meta['url']} into {root} and rename the folder "
-        f"{meta['download_name']}/ to {folder.name}/ (it holds RELEASE_v{meta['version']}.txt, raw/ and "
-        f"split/{meta['split']}/); or, on a machine that is online, OGB's loader fetches it by itself: "
-        f"{fetch}; then copy ogb/{folder.name} to {folder}", folder)
+        f"downloaded here. Put OGB's files there: unzip {meta['url']} into {root} and rename the "
+        f"folder "
+        f"{meta['download_name']}/ to {folder.name}/ (it holds RELEASE_v{meta['version']}.txt, "
+        f"raw/ and "
+        f"split/{meta['split']}/); or, on a machine that is online, OGB's loader fetches it by "
+        f"itself: "
+        f"{fetch}; then copy ogb/{folder.name} to {folder}",
+        folder,
+    )
 
 
 @contextlib.contextmanager
 def _no_download(*modules):
     """While ``ogb`` runs: its download helper, if ever reached, raises instead of going online."""
+
     def refuse(url, *args, **kwargs):
         raise InputError(f"would download {url}: refused (files are checked first; this is a bug)")
 
@@ -249,18 +286,37 @@ def load_ogb(name: str, root) -> Dataset:
     if kind == "nodeproppred":
         y = arr(ds[0][1])
         if y.ndim == 2 and y.shape[1] == 1:
-            y = np.where(np.isnan(y[:, 0]), -1, np.nan_to_num(y[:, 0])).astype(np.int64) if y.dtype.kind == "f" \
+            y = (
+                np.where(np.isnan(y[:, 0]), -1, np.nan_to_num(y[:, 0])).astype(np.int64)
+                if y.dtype.kind == "f"
                 else y[:, 0].astype(np.int64)
+            )
         parts = {"train": "train", "val": "valid", "test": "test"}
-        return Dataset(name, graph, y, {k: arr(split[v]).astype(np.int64) for k, v in parts.items()},
-                       "nodes", metric)
-    edges = {k: {key: arr(v) for key, v in split[ogb].items()}
-             for k, ogb in (("train", "train"), ("val", "valid"), ("test", "test"))}
+        return Dataset(
+            name,
+            graph,
+            y,
+            {k: arr(split[v]).astype(np.int64) for k, v in parts.items()},
+            "nodes",
+            metric,
+        )
+    edges = {
+        k: {key: arr(v) for key, v in split[ogb].items()}
+        for k, ogb in (("train", "train"), ("val", "valid"), ("test", "test"))
+    }
     return Dataset(name, graph, None, edges, "links", metric)
 
 
-def write_ogb(root, name: str, edges: np.ndarray, num_nodes: int, features: np.ndarray | None = None,
-              labels: np.ndarray | None = None, split: dict | None = None, extra: dict | None = None) -> Path:
+def write_ogb(
+    root,
+    name: str,
+    edges: np.ndarray,
+    num_nodes: int,
+    features: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    split: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Write a graph in OGB's raw on-disk layout (what OGB's zip unpacks to) for ``name``, so that
     ``ogb``'s own loader reads it as it reads the real set: ``RELEASE_v*.txt``, ``raw/*.csv.gz``,
     ``split/<split>/``. For tests and benchmarks (synthetic stand-ins of a given size).
@@ -305,6 +361,11 @@ def write_ogb(root, name: str, edges: np.ndarray, num_nodes: int, features: np.n
             csv(parts / f"{part}.csv.gz", np.asarray(split[part], dtype=np.int64))
     else:
         for part in ("train", "valid", "test"):
-            torch.save({k: torch.as_tensor(np.asarray(v)) for k, v in split[part].items()}, parts / f"{part}.pt")
-    (folder / f"RELEASE_v{meta['version']}.txt").write_text(f"synthetic stand-in for {name}, written by genurl_graph\n")
+            torch.save(
+                {k: torch.as_tensor(np.asarray(v)) for k, v in split[part].items()},
+                parts / f"{part}.pt",
+            )
+    (folder / f"RELEASE_v{meta['version']}.txt").write_text(
+        f"synthetic stand-in for {name}, written by genurl_graph\n"
+    )
     return folder

@@ -1,4 +1,6 @@
-"""The one exception type for bad input: raised where the problem is found, shown by the CLI as one line."""
+"""The one exception type for bad input: raised where the problem is found, shown by the CLI as one
+line."""
+
 from __future__ import annotations
 
 

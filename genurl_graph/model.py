@@ -4,6 +4,7 @@ Each task (:mod:`genurl_graph.tasks`) builds a :class:`~genurl_graph.tasks.base.
 encoder and its inputs, its default training settings); :meth:`GenURL.fit` runs every plan the
 same way.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -129,40 +130,84 @@ class GenURL(TransformerMixin, BaseEstimator):
     >>> Z = GenURL(task="ge", dim=128).fit_transform(datasets.load("cora").graph)
     """
 
-    def __init__(self, *, task="ge", dim=None, encoder="auto", epochs=None, lr=None, nu=None, nu_end=None,
-                 negatives=None, k=None, metric="auto", parametric=False, student="mlp", hops=16, alpha=0.1,
-                 hidden=None, walks_per_node=0, walk_length=40, window=5, batch_size=None, patience=30,
-                 refine=0, random_state=0, device="cpu", backend="auto", verbose=False, progress=None):
+    def __init__(
+        self,
+        *,
+        task="ge",
+        dim=None,
+        encoder="auto",
+        epochs=None,
+        lr=None,
+        nu=None,
+        nu_end=None,
+        negatives=None,
+        k=None,
+        metric="auto",
+        parametric=False,
+        student="mlp",
+        hops=16,
+        alpha=0.1,
+        hidden=None,
+        walks_per_node=0,
+        walk_length=40,
+        window=5,
+        batch_size=None,
+        patience=30,
+        refine=0,
+        random_state=0,
+        device="cpu",
+        backend="auto",
+        verbose=False,
+        progress=None,
+    ):
         self.task, self.dim, self.encoder, self.epochs, self.lr = task, dim, encoder, epochs, lr
         self.nu, self.nu_end, self.negatives, self.k, self.metric = nu, nu_end, negatives, k, metric
         self.parametric, self.student, self.hops, self.alpha = parametric, student, hops, alpha
-        self.hidden, self.walks_per_node, self.walk_length, self.window = hidden, walks_per_node, walk_length, window
-        self.batch_size, self.patience, self.refine, self.random_state = batch_size, patience, refine, random_state
+        self.hidden, self.walks_per_node, self.walk_length, self.window = (
+            hidden,
+            walks_per_node,
+            walk_length,
+            window,
+        )
+        self.batch_size, self.patience, self.refine, self.random_state = (
+            batch_size,
+            patience,
+            refine,
+            random_state,
+        )
         self.device, self.backend, self.verbose, self.progress = device, backend, verbose, progress
 
     # -- validation: every parameter, in one place ----------------------------------------
     def _check(self) -> None:
-        if not (self.task in TASKS or (hasattr(self.task, "build") and hasattr(self.task, "transform"))):
-            raise InputError(f"unknown task {self.task!r}: available {', '.join(TASKS)}, or an object with "
-                             "build() and transform()")
+        if not (
+            self.task in TASKS or (hasattr(self.task, "build") and hasattr(self.task, "transform"))
+        ):
+            raise InputError(
+                f"unknown task {self.task!r}: available {', '.join(TASKS)}, or an object with "
+                "build() and transform()"
+            )
         positive = {"dim": self.dim, "hidden": self.hidden, "batch_size": self.batch_size}
         for name, value in positive.items():
             if value is not None and (not _is_int(value) or value < 1):
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
-        at_least_zero = {"epochs": (self.epochs, "0: a structure-only graph's closed-form start, untrained"),
-                         "refine": (self.refine, "epochs between refreshes; 0: off"),
-                         "patience": (self.patience, "0: never stop early"),
-                         "walks_per_node": (self.walks_per_node, "0: no random walks")}
+        at_least_zero = {
+            "epochs": (self.epochs, "0: a structure-only graph's closed-form start, untrained"),
+            "refine": (self.refine, "epochs between refreshes; 0: off"),
+            "patience": (self.patience, "0: never stop early"),
+            "walks_per_node": (self.walks_per_node, "0: no random walks"),
+        }
         for name, (value, meaning) in at_least_zero.items():
             if value is not None and (not _is_int(value) or value < 0):
                 raise InputError(f"{name} must be an integer >= 0 ({meaning}), got {value!r}")
         for name in ("lr", "nu", "nu_end"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float, np.number)) and value > 0
-                                          and np.isfinite(value)):
+            if value is not None and not (
+                isinstance(value, (int, float, np.number)) and value > 0 and np.isfinite(value)
+            ):
                 raise InputError(f"{name} must be a positive number, got {value!r}")
-        if self.negatives is not None and not (isinstance(self.negatives, (int, float, np.number))
-                                               and 0 <= self.negatives < np.inf):
+        if self.negatives is not None and not (
+            isinstance(self.negatives, (int, float, np.number)) and 0 <= self.negatives < np.inf
+        ):
             raise InputError(f"negatives must be a number >= 0, got {self.negatives!r}")
         k_min = 1 if self.task in ("dr", "kd") else 0
         if self.k is not None and (not _is_int(self.k) or self.k < k_min):
@@ -170,7 +215,9 @@ class GenURL(TransformerMixin, BaseEstimator):
         if self.metric not in ("auto", "euclidean", "cosine"):
             raise InputError(f"unknown metric {self.metric!r}: auto, euclidean or cosine")
         if not (isinstance(self.encoder, str) or isinstance(self.encoder, torch.nn.Module)):
-            raise InputError(f"encoder must be a name or a torch.nn.Module, got {type(self.encoder).__name__}")
+            raise InputError(
+                f"encoder must be a name or a torch.nn.Module, got {type(self.encoder).__name__}"
+            )
         check_seed(self.random_state)
         check_device(self.device)
 
@@ -188,7 +235,14 @@ class GenURL(TransformerMixin, BaseEstimator):
 
     def _config(self, auto: TrainConfig) -> TrainConfig:
         """The task's default training settings with every one the user set."""
-        return replace(auto, **{name: getattr(self, name) for name in TRAIN_PARAMS if getattr(self, name) is not None})
+        return replace(
+            auto,
+            **{
+                name: getattr(self, name)
+                for name in TRAIN_PARAMS
+                if getattr(self, name) is not None
+            },
+        )
 
     # -- the scikit-learn interface ---------------------------------------------------------
     def fit(self, X, y=None, **inputs) -> "GenURL":
@@ -208,7 +262,9 @@ class GenURL(TransformerMixin, BaseEstimator):
         """
         self._check()
         task = self._task()
-        with torch.random.fork_rng(devices=[]):  # seed init and dropout without touching the caller's RNG
+        with torch.random.fork_rng(
+            devices=[]
+        ):  # seed init and dropout without touching the caller's RNG
             torch.manual_seed(self.random_state)
             plan = task.build(self, X, **inputs)
             self._run(plan)
@@ -222,9 +278,13 @@ class GenURL(TransformerMixin, BaseEstimator):
         """Embed new nodes, points or images with the fitted encoder; needs an inductive one."""
         if not hasattr(self, "encoder_"):
             raise RuntimeError("call fit first")
-        if not getattr(self.encoder_, "inductive", True):  # a user's module without the flag takes inputs
-            raise InputError(f"the {self.encoder_name_!r} encoder is transductive: it cannot embed new "
-                             "data; fit an inductive encoder (ge: ppr, sgc, mlp, gcn; dr: parametric=True)")
+        if not getattr(
+            self.encoder_, "inductive", True
+        ):  # a user's module without the flag takes inputs
+            raise InputError(
+                f"the {self.encoder_name_!r} encoder is transductive: it cannot embed new "
+                "data; fit an inductive encoder (ge: ppr, sgc, mlp, gcn; dr: parametric=True)"
+            )
         return self._task().transform(self, X, **inputs)
 
     def save(self, path) -> None:
@@ -260,22 +320,36 @@ class GenURL(TransformerMixin, BaseEstimator):
             if getattr(encoder, "has_start", False):  # a table started in closed form: keep it
                 self.history_ = TrainResult()
             else:
-                raise InputError("epochs=0 keeps the encoder's start, and only a structure-only graph's "
-                                 "table has one (its closed-form spectral start): use epochs >= 1")
+                raise InputError(
+                    "epochs=0 keeps the encoder's start, and only a structure-only graph's "
+                    "table has one (its closed-form spectral start): use epochs >= 1"
+                )
         else:
-            stream = plan.stream or EdgeStream(inputs, affinity.edges(), plan.num_nodes, plan.negative_weights,
-                                               self.device)
+            stream = plan.stream or EdgeStream(
+                inputs, affinity.edges(), plan.num_nodes, plan.negative_weights, self.device
+            )
             hooks = []
             if self.refine:
                 from .similarity import LatentKNN, refresh_hook
 
-                latent = plan.refiner or LatentKNN(affinity, k=setting(self, "k", plan.refine_k) or 10,
-                                                   weight=plan.refine_weight, num_nodes=plan.num_nodes)
+                latent = plan.refiner or LatentKNN(
+                    affinity,
+                    k=setting(self, "k", plan.refine_k) or 10,
+                    weight=plan.refine_weight,
+                    num_nodes=plan.num_nodes,
+                )
                 current = plan.latent or (lambda enc: enc(inputs).detach().cpu().numpy())
                 apply = plan.on_refresh or (lambda aff: stream.set_edges(aff.edges()))
-                hooks.append(refresh_hook(latent, self.refine, lambda enc: _no_grad(current, enc), apply))
-            trainer = Trainer(config, seed=self.random_state, device=self.device, backend=self.backend,
-                              progress=self._progress())
+                hooks.append(
+                    refresh_hook(latent, self.refine, lambda enc: _no_grad(current, enc), apply)
+                )
+            trainer = Trainer(
+                config,
+                seed=self.random_state,
+                device=self.device,
+                backend=self.backend,
+                progress=self._progress(),
+            )
             with _threads(plan.threads):
                 self.history_ = trainer.fit(encoder, stream, hooks)
             if self.refine and plan.affinity is not None:
@@ -284,7 +358,7 @@ class GenURL(TransformerMixin, BaseEstimator):
         for name, value in plan.fitted.items():
             setattr(self, name, value)
         Z = plan.embed(encoder, inputs) if plan.embed is not None else embed(encoder, inputs)
-        self.embeddings_ = Z if plan.rows is None else Z[:plan.rows]
+        self.embeddings_ = Z if plan.rows is None else Z[: plan.rows]
         self.dim_ = self.embeddings_.shape[1]
         for name in ("epochs", "lr", "nu", "negatives", "batch_size"):
             setattr(self, name + "_", getattr(config, name))

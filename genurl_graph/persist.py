@@ -8,6 +8,7 @@ input scaling). It is read back with ``torch.load(weights_only=True)``, which un
 tensors and plain containers; anything without the marker is refused with an
 :class:`InputError`. :meth:`GenURL.save` and :meth:`GenURL.load` are the entry points.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ def write_model(path, params: dict, encoder_name: str | None, encoder: torch.nn.
     path = check_output_path(path, None)
     config = {"params": params, "encoder_name": encoder_name, "encoder": encoder_config(encoder)}
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    blob = {"format": FORMAT, "version": VERSION, "config": json.dumps(config, default=_json_default),
-            "state": state}
+    blob = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": json.dumps(config, default=_json_default),
+        "state": state,
+    }
     with atomic_write(path) as fh:
         torch.save(blob, fh)
     return path
@@ -49,19 +54,27 @@ def read_model(path, device: str = "cpu") -> tuple[dict, str, torch.nn.Module]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a pickle with code, a zip of something else, text, ...
-        raise InputError(f"not a genurl-graph model file, refusing to read it ({type(exc).__name__})",
-                         path) from None
+        raise InputError(
+            f"not a genurl-graph model file, refusing to read it ({type(exc).__name__})", path
+        ) from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise InputError("not a genurl-graph model file (no format marker), refusing to read it", path)
+        raise InputError(
+            "not a genurl-graph model file (no format marker), refusing to read it", path
+        )
     if blob.get("version") != VERSION:
-        raise InputError(f"model file format version {blob.get('version')!r} is not supported "
-                         f"(this genurl-graph reads version {VERSION})", path)
+        raise InputError(
+            f"model file format version {blob.get('version')!r} is not supported "
+            f"(this genurl-graph reads version {VERSION})",
+            path,
+        )
     try:
         config = json.loads(blob["config"])
         params = dict(config["params"])
         encoder = from_config(config["encoder"])
         encoder.load_state_dict(blob["state"], strict=True)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise InputError(f"damaged genurl-graph model file ({type(exc).__name__}: {exc})", path) from None
+        raise InputError(
+            f"damaged genurl-graph model file ({type(exc).__name__}: {exc})", path
+        ) from None
     encoder.to(device).eval()
     return params, config.get("encoder_name") or config["encoder"]["class"], encoder

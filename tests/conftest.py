@@ -30,5 +30,8 @@ def pytest_report_header(config):
     from genurl_graph._deps import _dgl_import_error
 
     why = _dgl_import_error()
-    return "genurl backends: " + ("DGL available (dgl kernels, nn-descent)" if why is None
-                                  else f"DGL skipped ({why}): torch backends only")
+    return "genurl backends: " + (
+        "DGL available (dgl kernels, nn-descent)"
+        if why is None
+        else f"DGL skipped ({why}): torch backends only"
+    )

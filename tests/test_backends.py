@@ -1,4 +1,5 @@
 """The package without DGL: the torch GCN, `genurl info`, and DGL kept quiet and out of $HOME."""
+
 import os
 import subprocess
 import sys
@@ -42,8 +43,9 @@ def test_gcn_fits_without_dgl(monkeypatch, sbm):
     monkeypatch.setenv("GENURL_NO_DGL", "1")
     graph = as_graph(sbm[0])
     graph.features = np.eye(graph.num_nodes, dtype=np.float32)[:, :20]
-    model = GenURL(dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5,
-                   random_state=0).fit(graph)
+    model = GenURL(
+        dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5, random_state=0
+    ).fit(graph)
     assert model.embeddings_.shape == (90, 4) and np.isfinite(model.embeddings_).all()
 
 
@@ -70,8 +72,12 @@ def test_dgl_is_quiet_and_leaves_home_alone(tmp_path):
         pytest.skip("DGL is not available here")
     env = {k: v for k, v in os.environ.items() if k != "DGLBACKEND"}
     env["HOME"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-c", "import genurl_graph, dgl; from genurl_graph.encoders import GCN"],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import genurl_graph, dgl; from genurl_graph.encoders import GCN"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "backend" not in (proc.stdout + proc.stderr).lower() and not (tmp_path / ".dgl").exists()
 
@@ -95,9 +101,13 @@ def test_cuda_spmm_knn_gcn_and_view_graph(sbm):
     assert src.device.type == "cuda" and len(src) == 16
     graph = as_graph(sbm[0])
     graph.features = np.random.default_rng(0).random((graph.num_nodes, 12)).astype(np.float32)
-    model = GenURL(dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5,
-                   device="cuda").fit(graph)
-    assert np.isfinite(model.embeddings_).all() and model.encoder_.convs[0].weight.device.type == "cuda"
+    model = GenURL(
+        dim=4, epochs=3, encoder="gcn", hidden=8, walks_per_node=2, walk_length=5, device="cuda"
+    ).fit(graph)
+    assert (
+        np.isfinite(model.embeddings_).all()
+        and model.encoder_.convs[0].weight.device.type == "cuda"
+    )
     Y = GenURL(task="dr", dim=2, epochs=20, device="cuda", random_state=0).fit_transform(X[:500])
     assert Y.shape == (500, 2) and np.isfinite(Y).all()
 
@@ -109,23 +119,60 @@ def test_gpu_check_runs_end_to_end_on_tiny_sizes(tmp_path):
     from pathlib import Path
 
     if _has_dgl():
-        pytest.skip("runs in the suite without DGL, as the GPU machine has none (GENURL_NO_DGL=1 to run it here)")
+        pytest.skip(
+            "runs in the suite without DGL, as the GPU machine has none (GENURL_NO_DGL=1 to run "
+            "it here)"
+        )
     pytest.importorskip("triton")
     setuptools = pytest.importorskip("setuptools")
     if int(setuptools.__version__.split(".")[0]) < 77:
         pytest.skip("building the wheel needs setuptools >= 77 (make install brings it)")
     root = Path(__file__).resolve().parent.parent
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(root),
-                    "-w", str(wheels)], check=True, capture_output=True)
-    env = {**os.environ, "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_OUT": str(tmp_path / "out"),
-           "GPU_CHECK_WHEELS": str(wheels), "GPU_CHECK_BUDGET": "900"}
-    proc = subprocess.run(["bash", str(root / "benchmarks" / "gpu_check.sh"), "--tiny"], env=env,
-                          capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(root),
+            "-w",
+            str(wheels),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {
+        **os.environ,
+        "GPU_CHECK_PYTHON": sys.executable,
+        "GPU_CHECK_OUT": str(tmp_path / "out"),
+        "GPU_CHECK_WHEELS": str(wheels),
+        "GPU_CHECK_BUDGET": "900",
+    }
+    proc = subprocess.run(
+        ["bash", str(root / "benchmarks" / "gpu_check.sh"), "--tiny"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert [s["step"] for s in summary["steps"]] == ["install", "info", "cuda-tests", "kernels", "reduce-data",
-                                                     "reduce", "ge-sbm"]
+    assert [s["step"] for s in summary["steps"]] == [
+        "install",
+        "info",
+        "cuda-tests",
+        "kernels",
+        "reduce-data",
+        "reduce",
+        "ge-sbm",
+    ]
     assert summary["ok"] and "GPU check summary" in proc.stdout
     by_step = {s["step"]: s["result"] for s in summary["steps"]}
-    assert "triton" in by_step["kernels"] and "T@10" in by_step["reduce"] and "probe" in by_step["ge-sbm"]
+    assert (
+        "triton" in by_step["kernels"]
+        and "T@10" in by_step["reduce"]
+        and "probe" in by_step["ge-sbm"]
+    )

@@ -35,7 +35,9 @@ def test_embed_then_eval_nodes(tmp_path, edge_file):
     Z = np.load(out)
     ids = (tmp_path / "emb.nodes.txt").read_text().split()
     assert Z.shape == (90, 128) and ids[0] == "n0" and len(ids) == 90
-    res = run("eval", "nodes", out, tmp_path / "labels.txt", "--seeds", 2, "--json", tmp_path / "r.json")
+    res = run(
+        "eval", "nodes", out, tmp_path / "labels.txt", "--seeds", 2, "--json", tmp_path / "r.json"
+    )
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["metrics"]["accuracy"]["mean"] > 0.8
@@ -53,21 +55,35 @@ def test_eval_links(tmp_path, edge_file):
 def test_embed_cora_with_features_public_split(tmp_path):
     data = ROOT / "datasets" / "cora"
     out = tmp_path / "cora.csv"
-    res = run("embed", data / "edges.txt", "--features", data / "features.npz", "-o", out,
-              "--epochs", 3, "--dim", 16, "-q")
+    res = run(
+        "embed",
+        data / "edges.txt",
+        "--features",
+        data / "features.npz",
+        "-o",
+        out,
+        "--epochs",
+        3,
+        "--dim",
+        16,
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     assert out.read_text().splitlines()[0].startswith("node,z0")
     res = run("eval", "nodes", out, data / "labels.txt")
     assert res.exit_code == 0 and "public" in res.output, res.output
 
 
-@pytest.mark.parametrize("content,extra,message", [
-    ("", [], "file is empty"),
-    ("a b\nc\n", [], "edges.txt:2: expected 'source target [weight]'"),
-    ("a b x\n", [], "edges.txt:1: weight 'x' is not a number"),
-    ("a a\n", [], "no edges after removing self-loops"),
-    ("a b\n", ["--dim", "0"], "--dim must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "content,extra,message",
+    [
+        ("", [], "file is empty"),
+        ("a b\nc\n", [], "edges.txt:2: expected 'source target [weight]'"),
+        ("a b x\n", [], "edges.txt:1: weight 'x' is not a number"),
+        ("a a\n", [], "no edges after removing self-loops"),
+        ("a b\n", ["--dim", "0"], "--dim must be at least 1"),
+    ],
+)
 def test_embed_bad_input_exit_2_no_output(tmp_path, content, extra, message):
     path = tmp_path / "edges.txt"
     path.write_text(content)
@@ -93,8 +109,11 @@ def test_eval_nodes_unknown_node(tmp_path, edge_file):
 def test_console_entry_point(tmp_path, edge_file):
     exe = Path(sys.executable).with_name("genurl")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "genurl_graph.cli.main"]
-    proc = subprocess.run(cmd + ["embed", str(edge_file), "-o", str(tmp_path / "x.npy"), "--dim", "0"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        cmd + ["embed", str(edge_file), "-o", str(tmp_path / "x.npy"), "--dim", "0"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error:")
     assert "Traceback" not in proc.stderr
 
@@ -107,27 +126,51 @@ def test_cli_start_and_bad_input_do_not_import_torch(tmp_path):
 
     missing = str(tmp_path / "missing")
     out_npy = str(tmp_path / "o.npy")
-    runs = [["--help"]] + [[*c.split(), "--help"] for c in (
-        "embed", "demo", "reduce", "distill", "apply", "ssl", "plot", "partition", "embed-dist", "info",
-        "eval nodes", "eval links", "eval ogb")] + [
-        ["reduce", missing + ".npy", "-o", out_npy],
-        ["reduce", missing + ".npy", "-o", out_npy, "--seed", "-1"],
-        ["embed", missing + ".txt", "-o", out_npy, "--device", "foo"],
-        ["embed", missing + ".txt", "-o", out_npy],
-        ["apply", missing + ".pt", missing + ".npy", "-o", out_npy],
-        ["ssl", missing + ".npy", "-o", out_npy],
-        ["plot", missing + ".npy", "-o", str(tmp_path / "o.png")],
-        ["partition", missing + ".txt", "-o", str(tmp_path / "parts"), "--parts", "2"],
-        ["eval", "nodes", missing + ".npy", missing + ".txt"],
-        ["eval", "links", missing + ".txt"],
-        ["eval", "ogb", missing + ".npy", "--dataset", "ogbn-arxiv", "--root", missing],
-        ["demo", "--dataset", "nosuch"],
-    ]
-    code = ("import json, sys; from genurl_graph.cli.main import app\n"
-            "for args in json.loads(sys.argv[1]):\n"
-            "    try:\n        app(args)\n    except SystemExit as exc:\n        code = exc.code\n"
-            "    print('@@', args[0], code, sorted(m for m in ('torch', 'dgl', 'sklearn') if m in sys.modules))\n")
-    proc = subprocess.run([sys.executable, "-c", code, _json.dumps(runs)], capture_output=True, text=True)
+    runs = (
+        [["--help"]]
+        + [
+            [*c.split(), "--help"]
+            for c in (
+                "embed",
+                "demo",
+                "reduce",
+                "distill",
+                "apply",
+                "ssl",
+                "plot",
+                "partition",
+                "embed-dist",
+                "info",
+                "eval nodes",
+                "eval links",
+                "eval ogb",
+            )
+        ]
+        + [
+            ["reduce", missing + ".npy", "-o", out_npy],
+            ["reduce", missing + ".npy", "-o", out_npy, "--seed", "-1"],
+            ["embed", missing + ".txt", "-o", out_npy, "--device", "foo"],
+            ["embed", missing + ".txt", "-o", out_npy],
+            ["apply", missing + ".pt", missing + ".npy", "-o", out_npy],
+            ["ssl", missing + ".npy", "-o", out_npy],
+            ["plot", missing + ".npy", "-o", str(tmp_path / "o.png")],
+            ["partition", missing + ".txt", "-o", str(tmp_path / "parts"), "--parts", "2"],
+            ["eval", "nodes", missing + ".npy", missing + ".txt"],
+            ["eval", "links", missing + ".txt"],
+            ["eval", "ogb", missing + ".npy", "--dataset", "ogbn-arxiv", "--root", missing],
+            ["demo", "--dataset", "nosuch"],
+        ]
+    )
+    code = (
+        "import json, sys; from genurl_graph.cli.main import app\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        "    try:\n        app(args)\n    except SystemExit as exc:\n        code = exc.code\n"
+        "    print('@@', args[0], code, sorted(m for m in ('torch', 'dgl', 'sklearn') if m in "
+        "sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, _json.dumps(runs)], capture_output=True, text=True
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@ ")]
     assert len(lines) == len(runs), (proc.stdout, proc.stderr)
     for args, line in zip(runs, lines):

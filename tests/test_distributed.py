@@ -3,6 +3,7 @@
 The fast tests run everywhere (also without DGL). The 2-machine test emulates two machines, each
 in its own network namespace with a private /dev/shm (needs root, `ip netns`, `unshare`); it
 takes minutes on 2 cores, so it runs only with GENURL_TEST_DIST=1 (`make test-dist`)."""
+
 import json
 import os
 import shutil
@@ -63,22 +64,44 @@ def test_embed_dist_outside_a_launcher_is_refused(tmp_path, monkeypatch):
 def test_launch_commands_are_those_of_dgl_launch_py():
     from genurl_graph.distributed.emulate import launch_commands
 
-    m = launch_commands(["10.0.0.1", "10.0.0.2"], "p/genurl.json", "ip.txt",
-                        "python3 -m genurl_graph.cli embed-dist -o e.npy", num_trainers=2)
+    m = launch_commands(
+        ["10.0.0.1", "10.0.0.2"],
+        "p/genurl.json",
+        "ip.txt",
+        "python3 -m genurl_graph.cli embed-dist -o e.npy",
+        num_trainers=2,
+    )
     assert len(m) == 2 and len(m[1]) == 2
     server, trainer = m[1]
-    assert "DGL_ROLE=server" in server and "DGL_SERVER_ID=1" in server and "DGL_NUM_CLIENT=4" in server
+    assert (
+        "DGL_ROLE=server" in server and "DGL_SERVER_ID=1" in server and "DGL_NUM_CLIENT=4" in server
+    )
     assert server.endswith("python3 -m genurl_graph.cli embed-dist -o e.npy")
     assert "DGL_ROLE=client" in trainer and "DGL_DIST_MODE=distributed" in trainer
-    assert ("python3 -m torch.distributed.launch --nproc_per_node=2 --nnodes=2 --node_rank=1 "
-            "--master_addr=10.0.0.1 --master_port=1234 -m genurl_graph.cli embed-dist") in trainer
+    assert (
+        "python3 -m torch.distributed.launch --nproc_per_node=2 --nnodes=2 --node_rank=1 "
+        "--master_addr=10.0.0.1 --master_port=1234 -m genurl_graph.cli embed-dist"
+    ) in trainer
 
 
 def test_local_rank_is_moved_behind_the_sub_command(tmp_path):
     # torch.distributed.launch starts `python -m genurl_graph.cli --local-rank=0 embed-dist ...`
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGL_")}
-    res = subprocess.run([sys.executable, "-m", "genurl_graph.cli", "--local-rank=0", "embed-dist", "-o",
-                          str(tmp_path / "e.npy")], capture_output=True, text=True, env=env, cwd=ROOT)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genurl_graph.cli",
+            "--local-rank=0",
+            "embed-dist",
+            "-o",
+            str(tmp_path / "e.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert res.returncode == 2 and "launcher" in res.stderr, res.stderr
 
 
@@ -88,7 +111,19 @@ def test_partition_writes_config_id_map_and_start(tmp_path):
     from genurl_graph.distributed import partition
 
     edges, nodes, _ = write_sbm(tmp_path, n_per=30, blocks=3)
-    res = run("partition", edges, "--nodes", nodes, "--parts", 2, "-o", tmp_path / "parts", "-q", "--dim", 16)
+    res = run(
+        "partition",
+        edges,
+        "--nodes",
+        nodes,
+        "--parts",
+        2,
+        "-o",
+        tmp_path / "parts",
+        "-q",
+        "--dim",
+        16,
+    )
     assert res.exit_code == 0, res.output
     parts = tmp_path / "parts"
     config = json.loads((parts / "genurl.json").read_text())
@@ -107,20 +142,39 @@ def test_partition_writes_config_id_map_and_start(tmp_path):
 
     graph = read_graph(edges, nodes=nodes)
     m = GenURL(task="ge", dim=16)
-    _, table, _, _, _ = ge.wire(graph, "table", 16, ge.WITH_FEATURES.k, m.hops, m.alpha, 512, m.walks_per_node,
-                                m.walk_length, m.window, 0)
+    _, table, _, _, _ = ge.wire(
+        graph,
+        "table",
+        16,
+        ge.WITH_FEATURES.k,
+        m.hops,
+        m.alpha,
+        512,
+        m.walks_per_node,
+        m.walk_length,
+        m.window,
+        0,
+    )
     np.testing.assert_allclose(start, table.weight.detach().numpy()[node_map], atol=1e-6)
     from genurl_graph.errors import InputError
     from genurl_graph.graphs import Graph
 
     with pytest.raises(InputError, match="structure-only"):
-        partition(Graph(graph.adj, graph.ids, np.ones((90, 3), dtype=np.float32)), tmp_path / "p2", 2)
+        partition(
+            Graph(graph.adj, graph.ids, np.ones((90, 3), dtype=np.float32)), tmp_path / "p2", 2
+        )
     assert not (tmp_path / "p2").exists()
 
 
 def _can_emulate():
-    return (os.environ.get("GENURL_TEST_DIST") == "1" and hasattr(os, "geteuid") and os.geteuid() == 0
-            and shutil.which("ip") and shutil.which("unshare") and dgl_available())
+    return (
+        os.environ.get("GENURL_TEST_DIST") == "1"
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and shutil.which("ip")
+        and shutil.which("unshare")
+        and dgl_available()
+    )
 
 
 def _run_two_machines(tmp_path, udf, tag):
@@ -128,7 +182,9 @@ def _run_two_machines(tmp_path, udf, tag):
 
     with Cluster(2) as cluster:
         ip_config = cluster.write_ip_config(tmp_path / "ip_config.txt")
-        machines = launch_commands(cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf, omp_threads=1)
+        machines = launch_commands(
+            cluster.hosts, tmp_path / "parts" / "genurl.json", ip_config, udf, omp_threads=1
+        )
         logs = [open(tmp_path / f"{tag}{i}.log", "w") for i in range(2)]
         result = cluster.run(machines, tmp_path, logs, timeout=900)
     for log in logs:
@@ -137,8 +193,10 @@ def _run_two_machines(tmp_path, udf, tag):
     assert result["returncodes"] == [0, 0], tails
 
 
-@pytest.mark.skipif(not _can_emulate(), reason="GENURL_TEST_DIST=1, root, ip netns, unshare and DGL needed "
-                    "(make test-dist)")
+@pytest.mark.skipif(
+    not _can_emulate(),
+    reason="GENURL_TEST_DIST=1, root, ip netns, unshare and DGL needed (make test-dist)",
+)
 def test_two_emulated_machines_match_one_process(tmp_path):
     from genurl_graph.eval.tasks import node_classification
 
@@ -146,22 +204,38 @@ def test_two_emulated_machines_match_one_process(tmp_path):
     epochs = 4
     res = run("partition", edges, "--nodes", nodes, "--parts", 2, "-o", tmp_path / "parts", "-q")
     assert res.exit_code == 0, res.output
-    res = run("embed", edges, "--nodes", nodes, "--epochs", epochs, "-o", tmp_path / "single.npy", "-q")
+    res = run(
+        "embed", edges, "--nodes", nodes, "--epochs", epochs, "-o", tmp_path / "single.npy", "-q"
+    )
     assert res.exit_code == 0, res.output
     py = Path(sys.executable).parent / "python3"
-    _run_two_machines(tmp_path, f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}",
-                      "trained")
+    _run_two_machines(
+        tmp_path,
+        f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}",
+        "trained",
+    )
     single_ids = (tmp_path / "single.nodes.txt").read_text().split()
     dist_ids = (tmp_path / "dist.nodes.txt").read_text().split()
     assert dist_ids == single_ids == nodes.read_text().split()
     Z1, Z2 = np.load(tmp_path / "single.npy"), np.load(tmp_path / "dist.npy")
     assert Z2.shape == Z1.shape and np.isfinite(Z2).all()
-    a1 = node_classification(tmp_path / "single.npy", labels, None, True, 3, 0.5)["metrics"]["accuracy"]["mean"]
-    a2 = node_classification(tmp_path / "dist.npy", labels, None, True, 3, 0.5)["metrics"]["accuracy"]["mean"]
+    a1 = node_classification(tmp_path / "single.npy", labels, None, True, 3, 0.5)["metrics"][
+        "accuracy"
+    ]["mean"]
+    a2 = node_classification(tmp_path / "dist.npy", labels, None, True, 3, 0.5)["metrics"][
+        "accuracy"
+    ]["mean"]
     assert a1 > 0.8 and a2 >= a1 - 0.03, (a1, a2)
-    # the default on a small graph (no epochs: the closed-form start) is `genurl embed`'s, row for row
+    # the default on a small graph (no epochs: the closed-form start) is `genurl embed`'s, row for
+    # row
     res = run("embed", edges, "--nodes", nodes, "-o", tmp_path / "single0.npy", "-q")
     assert res.exit_code == 0, res.output
-    _run_two_machines(tmp_path, f"{py} -m genurl_graph.cli embed-dist -q -o {tmp_path / 'dist0.npy'}", "start")
-    assert (tmp_path / "dist0.nodes.txt").read_text() == (tmp_path / "single0.nodes.txt").read_text()
-    np.testing.assert_allclose(np.load(tmp_path / "dist0.npy"), np.load(tmp_path / "single0.npy"), atol=1e-5)
+    _run_two_machines(
+        tmp_path, f"{py} -m genurl_graph.cli embed-dist -q -o {tmp_path / 'dist0.npy'}", "start"
+    )
+    assert (tmp_path / "dist0.nodes.txt").read_text() == (
+        tmp_path / "single0.nodes.txt"
+    ).read_text()
+    np.testing.assert_allclose(
+        np.load(tmp_path / "dist0.npy"), np.load(tmp_path / "single0.npy"), atol=1e-5
+    )

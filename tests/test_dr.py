@@ -1,4 +1,5 @@
 """Dimension reduction: the task, its measures, the plot and `genurl reduce`."""
+
 import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
@@ -64,7 +65,9 @@ def test_parametric_transforms_new_points(digits):
 def test_trustworthiness_matches_scikit_learn(digits, layout):
     X, _ = digits
     ours = dr_metrics(X, layout.embeddings_, k=7)["trustworthiness"]
-    assert ours == pytest.approx(trustworthiness(X, layout.embeddings_, n_neighbors=7), abs=1e-4)  # ties among integer pixels
+    assert ours == pytest.approx(
+        trustworthiness(X, layout.embeddings_, n_neighbors=7), abs=1e-4
+    )  # ties among integer pixels
 
 
 def test_sampled_measures_close_to_exact(digits, layout):
@@ -75,12 +78,15 @@ def test_sampled_measures_close_to_exact(digits, layout):
     assert -1 <= part["distance_spearman"] <= 1 and 0 <= part["triplet_accuracy"] <= 1
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.ones(50), "2-D"),
-    (np.ones((10, 3)), "too few"),
-    (np.where(np.eye(40, 4) > 0, np.nan, 1.0), "NaN"),
-    (np.array([["a", "b"]] * 30), "numeric"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.ones(50), "2-D"),
+        (np.ones((10, 3)), "too few"),
+        (np.where(np.eye(40, 4) > 0, np.nan, 1.0), "NaN"),
+        (np.array([["a", "b"]] * 30), "numeric"),
+    ],
+)
 def test_bad_data_is_refused(bad, match):
     with pytest.raises(InputError, match=match):
         GenURL(task="dr", epochs=2).fit(bad)
@@ -123,9 +129,24 @@ def test_cli_reduce_with_labels_and_plot(tmp_path, digits):
     X, y = digits
     np.save(tmp_path / "x.npy", X[:300])
     (tmp_path / "y.txt").write_text("\n".join(map(str, y[:300])) + "\n")
-    res = runner.invoke(app, ["reduce", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.csv"), "--labels",
-                              str(tmp_path / "y.txt"), "--plot", str(tmp_path / "z.png"), "--epochs", "50",
-                              "-q", "--json", str(tmp_path / "r.json")])
+    res = runner.invoke(
+        app,
+        [
+            "reduce",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "z.csv"),
+            "--labels",
+            str(tmp_path / "y.txt"),
+            "--plot",
+            str(tmp_path / "z.png"),
+            "--epochs",
+            "50",
+            "-q",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "trustworthiness" in res.output
     assert (tmp_path / "z.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -134,15 +155,40 @@ def test_cli_reduce_with_labels_and_plot(tmp_path, digits):
 
 def test_cli_reduce_parametric_save_then_apply(tmp_path, digits):
     X, _ = digits
-    (tmp_path / "x.csv").write_text("a,b,c\n" + "\n".join(",".join(f"{v:g}" for v in row[:3]) for row in X) + "\n")
-    res = runner.invoke(app, ["reduce", str(tmp_path / "x.csv"), "-o", str(tmp_path / "z.npy"), "--parametric",
-                              "--epochs", "20", "--save", str(tmp_path / "m.pt"), "-q"])
+    (tmp_path / "x.csv").write_text(
+        "a,b,c\n" + "\n".join(",".join(f"{v:g}" for v in row[:3]) for row in X) + "\n"
+    )
+    res = runner.invoke(
+        app,
+        [
+            "reduce",
+            str(tmp_path / "x.csv"),
+            "-o",
+            str(tmp_path / "z.npy"),
+            "--parametric",
+            "--epochs",
+            "20",
+            "--save",
+            str(tmp_path / "m.pt"),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     np.save(tmp_path / "new.npy", X[:7, :3])
-    res = runner.invoke(app, ["apply", str(tmp_path / "m.pt"), str(tmp_path / "new.npy"), "-o",
-                              str(tmp_path / "znew.npy")])
+    res = runner.invoke(
+        app,
+        [
+            "apply",
+            str(tmp_path / "m.pt"),
+            str(tmp_path / "new.npy"),
+            "-o",
+            str(tmp_path / "znew.npy"),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    np.testing.assert_allclose(np.load(tmp_path / "znew.npy"), np.load(tmp_path / "z.npy")[:7], atol=1e-4)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "znew.npy"), np.load(tmp_path / "z.npy")[:7], atol=1e-4
+    )
 
 
 def test_cli_reduce_bad_input_writes_nothing(tmp_path):
@@ -151,8 +197,17 @@ def test_cli_reduce_bad_input_writes_nothing(tmp_path):
     assert res.exit_code == 2 and "x.csv:2" in res.output
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(40, 3)))
     (tmp_path / "y.txt").write_text("1\n2\n")
-    res = runner.invoke(app, ["reduce", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.npy"), "--labels",
-                              str(tmp_path / "y.txt")])
+    res = runner.invoke(
+        app,
+        [
+            "reduce",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "z.npy"),
+            "--labels",
+            str(tmp_path / "y.txt"),
+        ],
+    )
     assert res.exit_code == 2 and "labels" in res.output
     assert not (tmp_path / "z.npy").exists()
 

@@ -1,4 +1,6 @@
-"""The encoder registry, model files of graph encoders (ppr, sgc, gcn) and `genurl apply` on them."""
+"""The encoder registry, model files of graph encoders (ppr, sgc, gcn) and `genurl apply` on
+them."""
+
 import numpy as np
 import pytest
 import torch
@@ -11,18 +13,24 @@ from genurl_graph.encoders import REGISTRY, build_encoder, encoder_config, from_
 
 
 def featured(seed=0):
-    """An SBM whose features carry the blocks too: (graph with features, labels, edges, features)."""
+    """An SBM whose features carry the blocks too: (graph with features, labels, edges,
+    features)."""
     edges, y = planted_edges(seed=seed)
     rng = np.random.default_rng(seed)
     X = (np.eye(3)[y] * 2 + rng.random((len(y), 3))).repeat(4, 1).astype(np.float32)
     return as_graph(edges, X), y, edges, X
 
 
-@pytest.mark.parametrize("name, kw", [("mlp", {"in_dim": 6, "dim": 3, "hidden": 8, "norm": "standard"}),
-                                      ("ppr", {"in_dim": 6, "dim": 3, "hidden": 8, "layers": 2}),
-                                      ("gcn", {"in_dim": 6, "dim": 3, "hidden": 8}),
-                                      ("cnn", {"channels": 1, "dim": 3, "width": 4}),
-                                      ("table", {"num_nodes": 5, "dim": 3})])
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("mlp", {"in_dim": 6, "dim": 3, "hidden": 8, "norm": "standard"}),
+        ("ppr", {"in_dim": 6, "dim": 3, "hidden": 8, "layers": 2}),
+        ("gcn", {"in_dim": 6, "dim": 3, "hidden": 8}),
+        ("cnn", {"channels": 1, "dim": 3, "width": 4}),
+        ("table", {"num_nodes": 5, "dim": 3}),
+    ],
+)
 def test_every_registered_encoder_round_trips_its_config_and_resets(name, kw):
     torch.manual_seed(0)
     enc = REGISTRY[name](**kw)
@@ -30,7 +38,9 @@ def test_every_registered_encoder_round_trips_its_config_and_resets(name, kw):
     assert config["class"] == name
     again = from_config(config)
     assert type(again) is type(enc) and again.config() == enc.config()
-    assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in enc.state_dict().items()}
+    assert {k: v.shape for k, v in again.state_dict().items()} == {
+        k: v.shape for k, v in enc.state_dict().items()
+    }
     before = [p.detach().clone() for p in enc.parameters() if p.dim() > 1]
     enc.reset_parameters()
     after = [p.detach() for p in enc.parameters() if p.dim() > 1]
@@ -71,9 +81,28 @@ def test_apply_embeds_new_nodes_of_a_graph_embedding(tmp_path):
     np.save(tmp_path / "new.npy", new_X)
     (tmp_path / "new.nodes.txt").write_text("".join(f"{i}\n" for i in range(len(new_X))))
     run = CliRunner().invoke
-    res = run(app, ["apply", str(tmp_path / "ge.pt"), str(tmp_path / "new.npy"), "--graph", str(tmp_path / "new.txt"),
-                    "-o", str(tmp_path / "Z.npy")])
+    res = run(
+        app,
+        [
+            "apply",
+            str(tmp_path / "ge.pt"),
+            str(tmp_path / "new.npy"),
+            "--graph",
+            str(tmp_path / "new.txt"),
+            "-o",
+            str(tmp_path / "Z.npy"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(np.load(tmp_path / "Z.npy"), m.transform(new_g), atol=1e-5)
-    res = run(app, ["apply", str(tmp_path / "ge.pt"), str(tmp_path / "new.npy"), "-o", str(tmp_path / "Y.npy")])
+    res = run(
+        app,
+        [
+            "apply",
+            str(tmp_path / "ge.pt"),
+            str(tmp_path / "new.npy"),
+            "-o",
+            str(tmp_path / "Y.npy"),
+        ],
+    )
     assert res.exit_code == 2 and "--graph" in res.output and not (tmp_path / "Y.npy").exists()

@@ -38,14 +38,18 @@ def test_same_seed_same_embedding_bit_for_bit(sbm):
     for _ in range(2):
         torch.manual_seed(0)
         enc = Table(len(y), 4)
-        Trainer(TrainConfig(epochs=5, lr=0.05, batch_size=100), seed=3).fit(enc, EdgeStream(None, edges, len(y)))
+        Trainer(TrainConfig(epochs=5, lr=0.05, batch_size=100), seed=3).fit(
+            enc, EdgeStream(None, edges, len(y))
+        )
         out.append(enc.weight.detach().clone())
     assert torch.equal(out[0], out[1])
 
 
 def test_early_stop_on_plateau(sbm):
     edges, y = sbm_edges(sbm)
-    result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), EdgeStream(None, edges, len(y)))
+    result = Trainer(epochs=500, lr=0.0, patience=5).fit(
+        Table(len(y), 4), EdgeStream(None, edges, len(y))
+    )
     assert result.stopped_early and len(result.losses) < 50
 
 
@@ -60,7 +64,9 @@ def test_a_hook_that_changes_p_restarts_the_plateau_test(sbm):
 
     result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), stream, [hook])
     assert calls == list(range(len(result.losses)))
-    assert result.stopped_early and len(result.losses) >= 10  # the test restarts at epoch 4: 5 more at least
+    assert (
+        result.stopped_early and len(result.losses) >= 10
+    )  # the test restarts at epoch 4: 5 more at least
 
 
 def test_train_config_refuses_bad_settings():
@@ -89,7 +95,12 @@ def test_fused_sampled_loss_matches_autograd():
     src[:5] = dst[:5]  # self-loops; repeated pairs occur by chance
     p = torch.from_numpy(rng.random(E))
     pool = torch.from_numpy(rng.integers(0, n, 16))
-    for dtype, nu in ((torch.float32, 0.5), (torch.float64, 0.5), (torch.float32, 1.0), (torch.float64, 1.0)):
+    for dtype, nu in (
+        (torch.float32, 0.5),
+        (torch.float64, 0.5),
+        (torch.float32, 1.0),
+        (torch.float64, 1.0),
+    ):
         z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
         z0[3] = z0[7]  # a coincident pair: q = 1, the clamped push
         z_fused = z0.clone().requires_grad_()
@@ -130,7 +141,8 @@ def test_fused_normalized_loss_matches_autograd():
 
 
 def test_normalized_form_is_kl_of_row_normalised_q():
-    """form="normalized": sum_i mass_i * KL(P_i/mass_i || Q_i) + const, Q_i normalised over the pool without i."""
+    """form="normalized": sum_i mass_i * KL(P_i/mass_i || Q_i) + const, Q_i normalised over the pool
+    without i."""
     import torch
 
     from genurl_graph.engine.loss import gkl_loss, log_q
@@ -178,6 +190,8 @@ def test_trainer_decorrelate_spreads_the_embedding_over_its_dimensions(sbm):
         pass
     else:
         raise AssertionError("a negative decorrelate weight was accepted")
+
+
 def test_fused_sne_loss_matches_autograd():
     """form="sne": the closed-form gradient (with early exaggeration) agrees with autograd."""
     from genurl_graph.engine import loss as L
@@ -189,8 +203,12 @@ def test_fused_sne_loss_matches_autograd():
     p = torch.from_numpy(rng.random(E))
     pool = torch.from_numpy(rng.integers(0, n, 16))
     pool[0] = src[0]  # a source in the pool: left out of its own Z
-    for dtype, nu, att in ((torch.float32, 0.5, 1.0), (torch.float64, 0.5, 4.0), (torch.float64, 1.0, 1.0),
-                           (torch.float32, 1.0, 12.0)):
+    for dtype, nu, att in (
+        (torch.float32, 0.5, 1.0),
+        (torch.float64, 0.5, 4.0),
+        (torch.float64, 1.0, 1.0),
+        (torch.float32, 1.0, 12.0),
+    ):
         z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
         z_fused = z0.clone().requires_grad_()
         z_ref = z0.clone().requires_grad_()
@@ -204,7 +222,8 @@ def test_fused_sne_loss_matches_autograd():
 
 
 def test_sne_form_is_conditional_kl_over_neighbours_and_scaled_pool():
-    """form="sne": sum over edges of -p (log q_ij - log Z_i), Z_i = q over i's edges + n/|pool| x the
+    """form="sne": sum over edges of -p (log q_ij - log Z_i), Z_i = q over i's edges + n/|pool| x
+    the
     pool's q without i, divided by the number of edges."""
     from genurl_graph.engine.loss import gkl_loss, log_q
 

@@ -1,5 +1,6 @@
 """GenURL as a scikit-learn estimator: clone, params, pipelines, grid search, fitted attributes,
 and the extension points (own P_X, own encoder module, own task)."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -41,13 +42,17 @@ def test_fitted_attributes_hold_the_resolved_settings():
     model.fit(X)
     check_is_fitted(model)
     assert model.dim_ == 2 and model.epochs_ == 3 and model.config_.epochs == 3
-    assert model.lr_ == model.config_.lr == 1.0 and model.config_.optimizer == "sgd"  # the task's defaults
+    assert (
+        model.lr_ == model.config_.lr == 1.0 and model.config_.optimizer == "sgd"
+    )  # the task's defaults
     assert model.dim is None and model.lr is None  # the parameters stay as given
 
 
 def test_pipeline_and_grid_search_over_an_embedding_parameter():
     X, y = blobs()
-    pipe = Pipeline([("emb", GenURL(task="dr", parametric=True, epochs=5)), ("clf", LogisticRegression())])
+    pipe = Pipeline(
+        [("emb", GenURL(task="dr", parametric=True, epochs=5)), ("clf", LogisticRegression())]
+    )
     assert pipe.fit(X, y).score(X, y) > 0.9  # y reaches the classifier, not GenURL
     search = GridSearchCV(pipe, {"emb__dim": [2, 3]}, cv=2).fit(X, y)
     assert search.best_params_["emb__dim"] in (2, 3) and search.best_score_ > 0.8
@@ -80,8 +85,12 @@ def test_a_users_own_encoder_module_is_trained_as_a_copy():
     before = [p.detach().clone() for p in net.parameters()]
     model = GenURL(task="dr", encoder=net, epochs=20).fit(X)
     assert model.encoder_name_ == "custom" and model.embeddings_.shape == (150, 2)
-    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # the user's module untouched
-    assert not all(torch.equal(a, b) for a, b in zip(before, model.encoder_.parameters()))  # its copy trained
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, net.parameters())
+    )  # the user's module untouched
+    assert not all(
+        torch.equal(a, b) for a, b in zip(before, model.encoder_.parameters())
+    )  # its copy trained
     assert np.allclose(model.transform(X), model.embeddings_, atol=1e-5)
     with pytest.raises(InputError, match="built-in task and encoder"):
         model.save("unused.pt")
@@ -97,9 +106,14 @@ def test_a_task_of_ones_own_runs_through_the_same_entry():
 
             n = int(X.max()) + 1
             P = sp.csr_matrix((np.ones(len(X)), (X[:, 0], X[:, 1])), shape=(n, n))
-            return Plan(encoder=Table(n, model.dim or 2), inputs=None, num_nodes=n,
-                        config=TrainConfig(epochs=100, lr=0.05), affinity=Affinity(P + P.T),
-                        fitted={"encoder_name_": "table"})
+            return Plan(
+                encoder=Table(n, model.dim or 2),
+                inputs=None,
+                num_nodes=n,
+                config=TrainConfig(epochs=100, lr=0.05),
+                affinity=Affinity(P + P.T),
+                fitted={"encoder_name_": "table"},
+            )
 
         def transform(self, model, X, **inputs):
             raise AssertionError("not used")
@@ -114,9 +128,18 @@ def test_a_task_of_ones_own_runs_through_the_same_entry():
         GenURL(task=object()).fit(pairs)
 
 
-@pytest.mark.parametrize("bad, match", [({"dim": 0}, "dim"), ({"epochs": -1}, "epochs"), ({"lr": 0}, "lr"),
-                                        ({"negatives": -2}, "negatives"), ({"metric": "cityblock"}, "metric"),
-                                        ({"patience": 1.5}, "patience"), ({"encoder": 3}, "encoder")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"dim": 0}, "dim"),
+        ({"epochs": -1}, "epochs"),
+        ({"lr": 0}, "lr"),
+        ({"negatives": -2}, "negatives"),
+        ({"metric": "cityblock"}, "metric"),
+        ({"patience": 1.5}, "patience"),
+        ({"encoder": 3}, "encoder"),
+    ],
+)
 def test_every_parameter_is_checked_in_one_place(bad, match):
     X, _ = blobs()
     with pytest.raises(InputError, match=match):
@@ -125,9 +148,15 @@ def test_every_parameter_is_checked_in_one_place(bad, match):
 
 def test_history_names_the_kernel_that_computed_the_loss(sbm):
     X, _ = blobs()
-    assert GenURL(task="dr", epochs=2).fit(X).history_.backend == "fused"  # the closed-form 2-d loss
+    assert (
+        GenURL(task="dr", epochs=2).fit(X).history_.backend == "fused"
+    )  # the closed-form 2-d loss
     table = GenURL(task="ge", dim=8, epochs=2).fit(sbm[0])
-    assert table.history_.backend in ("dgl", "spmm", "torch")  # 8 columns, the fuzzy form: an edge kernel
+    assert table.history_.backend in (
+        "dgl",
+        "spmm",
+        "torch",
+    )  # 8 columns, the fuzzy form: an edge kernel
 
 
 def test_help_texts_state_the_defaults_the_library_uses():
@@ -137,13 +166,22 @@ def test_help_texts_state_the_defaults_the_library_uses():
     from genurl_graph.tasks import dr, ge, kd, ssl
 
     def helptext(command):
-        return " ".join(CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output.split())
+        return " ".join(
+            CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output.split()
+        )
 
-    assert f"default {dr.FREE.train.epochs};" in helptext("reduce") and f"default {dr.FREE.k})" in helptext("reduce")
+    assert f"default {dr.FREE.train.epochs};" in helptext(
+        "reduce"
+    ) and f"default {dr.FREE.k})" in helptext("reduce")
     assert f"default {kd.DEFAULTS.train.epochs};" in helptext("distill")
-    assert f"(default {kd.DEFAULTS.k})" in helptext("distill") and f"(default {kd.DEFAULTS.dim})" in helptext("distill")
+    assert f"(default {kd.DEFAULTS.k})" in helptext(
+        "distill"
+    ) and f"(default {kd.DEFAULTS.dim})" in helptext("distill")
     assert f"(default {ssl.DEFAULTS.train.epochs})" in helptext("ssl")
     assert f"(default {ssl.DEFAULTS.train.batch_size})" in helptext("ssl")
     embed = helptext("embed")
-    assert f"{ge.WITH_FEATURES.train.epochs} with features" in embed and f"{ge.WITH_FEATURES.dim} with" in embed
+    assert (
+        f"{ge.WITH_FEATURES.train.epochs} with features" in embed
+        and f"{ge.WITH_FEATURES.dim} with" in embed
+    )
     assert f"{ge.STRUCTURE_ONLY.dim} without" in embed and f"({ge.LARGE_EPOCHS} above" in embed

@@ -1,4 +1,5 @@
 """GE with node features: each node trained as linked, feature-masked copies."""
+
 import numpy as np
 
 from genurl_graph import GenURL, as_graph

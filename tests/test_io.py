@@ -50,15 +50,18 @@ def test_self_loops_dropped(tmp_path):
     assert g.adj.diagonal().sum() == 0 and g.num_edges == 2
 
 
-@pytest.mark.parametrize("text,match", [
-    ("", "file is empty"),
-    ("# only a comment\n", "no data lines"),
-    ("0 1\n2\n", r"e.txt:2: expected 'source target \[weight\]', found one column"),
-    ("0 1 1\n1 2 heavy\n", r"e.txt:2: weight 'heavy' is not a number"),
-    ("0 1 -1\n", r"e.txt:1: weight '-1' must be a finite number >= 0"),
-    ("0 1\n1 2 3 4\n", r"e.txt:2: expected at most 3 columns"),
-    ("1 1\n2 2\n", "no edges after removing self-loops"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("", "file is empty"),
+        ("# only a comment\n", "no data lines"),
+        ("0 1\n2\n", r"e.txt:2: expected 'source target \[weight\]', found one column"),
+        ("0 1 1\n1 2 heavy\n", r"e.txt:2: weight 'heavy' is not a number"),
+        ("0 1 -1\n", r"e.txt:1: weight '-1' must be a finite number >= 0"),
+        ("0 1\n1 2 3 4\n", r"e.txt:2: expected at most 3 columns"),
+        ("1 1\n2 2\n", "no edges after removing self-loops"),
+    ],
+)
 def test_bad_edge_lists(tmp_path, text, match):
     with pytest.raises(InputError, match=match):
         read_graph(write(tmp_path, "e.txt", text))
@@ -87,10 +90,21 @@ def test_features_csv_by_id(tmp_path):
     assert g.features.tolist() == [[3, 4], [1, 2]]
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: np.save(p / "f.npy", np.array([[0, 1], [np.nan, 1], [1, 1]], dtype=np.float32)), "NaN or inf"),
-    (lambda p: np.save(p / "f.npy", np.ones((2, 2), dtype=np.float32)), "node id 2 has no feature row"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (
+            lambda p: np.save(
+                p / "f.npy", np.array([[0, 1], [np.nan, 1], [1, 1]], dtype=np.float32)
+            ),
+            "NaN or inf",
+        ),
+        (
+            lambda p: np.save(p / "f.npy", np.ones((2, 2), dtype=np.float32)),
+            "node id 2 has no feature row",
+        ),
+    ],
+)
 def test_bad_features(tmp_path, make, match):
     make(tmp_path)
     with pytest.raises(InputError, match=match):
@@ -100,8 +114,11 @@ def test_bad_features(tmp_path, make, match):
 def test_features_wrong_rows_with_nodes_file(tmp_path):
     np.save(tmp_path / "f.npy", np.ones((2, 2), dtype=np.float32))
     with pytest.raises(InputError, match="features have 2 rows but the graph has 3 nodes"):
-        read_graph(write(tmp_path, "e.txt", "a b\nb c\n"), nodes=write(tmp_path, "n.txt", "a\nb\nc\n"),
-                   features=tmp_path / "f.npy")
+        read_graph(
+            write(tmp_path, "e.txt", "a b\nb c\n"),
+            nodes=write(tmp_path, "n.txt", "a\nb\nc\n"),
+            features=tmp_path / "f.npy",
+        )
 
 
 def test_features_csv_unknown_node(tmp_path):

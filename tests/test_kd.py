@@ -1,4 +1,5 @@
 """Knowledge distillation (tasks/kd.py), model files (persist.py) and `genurl distill` / `apply`."""
+
 import pickle
 
 import numpy as np
@@ -25,7 +26,9 @@ def digits():
 
 
 def small(**kw):
-    return GenURL(task="kd", **{"dim": 8, "hidden": 64, "epochs": 40, "lr": 1e-2, "random_state": 0, **kw})
+    return GenURL(
+        task="kd", **{"dim": 8, "hidden": 64, "epochs": 40, "lr": 1e-2, "random_state": 0, **kw}
+    )
 
 
 def knn_accuracy(Z, y, k=5):
@@ -59,10 +62,12 @@ def test_save_load_round_trip_gives_identical_transform(tmp_path, digits):
 
 
 def test_load_refuses_files_it_did_not_write(tmp_path):
-    cases = {"dict.pkl": lambda p: p.write_bytes(pickle.dumps({"format": "x", "state": {}})),
-             "tensors.pt": lambda p: torch.save({"weight": torch.zeros(3)}, p),
-             "text.pt": lambda p: p.write_text("hello\n"),
-             "code.pt": lambda p: torch.save({"cb": np.random.default_rng}, p)}
+    cases = {
+        "dict.pkl": lambda p: p.write_bytes(pickle.dumps({"format": "x", "state": {}})),
+        "tensors.pt": lambda p: torch.save({"weight": torch.zeros(3)}, p),
+        "text.pt": lambda p: p.write_text("hello\n"),
+        "code.pt": lambda p: torch.save({"cb": np.random.default_rng}, p),
+    }
     for name, write in cases.items():
         path = tmp_path / name
         write(path)
@@ -90,12 +95,21 @@ def test_gcn_student_needs_and_uses_a_graph(tmp_path, digits):
         loaded.transform(X[:100])
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda X, T: (X[:50], T[:49]), "49 rows but the inputs have 50"),
-    (lambda X, T: (X[:1], T[:1]), "teacher of 1 row"),
-    (lambda X, T: (X[:50], np.where(np.arange(50)[:, None] == 7, np.nan, T[:50])), "NaN or inf .* row 7"),
-    (lambda X, T: (np.where(np.arange(50)[:, None] == 3, np.inf, X[:50]), T[:50]), "inputs contains NaN or inf"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda X, T: (X[:50], T[:49]), "49 rows but the inputs have 50"),
+        (lambda X, T: (X[:1], T[:1]), "teacher of 1 row"),
+        (
+            lambda X, T: (X[:50], np.where(np.arange(50)[:, None] == 7, np.nan, T[:50])),
+            "NaN or inf .* row 7",
+        ),
+        (
+            lambda X, T: (np.where(np.arange(50)[:, None] == 3, np.inf, X[:50]), T[:50]),
+            "inputs contains NaN or inf",
+        ),
+    ],
+)
 def test_bad_input_is_a_clear_error(digits, make, match):
     X, T, _ = digits
     Xb, Tb = make(X, T)
@@ -124,17 +138,39 @@ def test_cli_distill_then_apply(tmp_path, digits):
     (tmp_path / "T.nodes.txt").write_text("\n".join(f"d{i}" for i in range(300)) + "\n")
     # inputs as .csv with ids, in another order: matched to the teacher's ids
     order = np.random.default_rng(0).permutation(300)
-    (tmp_path / "X.csv").write_text("id," + ",".join(f"p{j}" for j in range(64)) + "\n" + "".join(
-        f"d{i}," + ",".join(f"{v:g}" for v in X[i]) + "\n" for i in order))
-    res = run("distill", "--teacher", tmp_path / "T.npy", "--inputs", tmp_path / "X.csv", "--dim", 8,
-              "--hidden", 64, "--epochs", 40, "-o", tmp_path / "student.pt", "--embed-out", tmp_path / "S.npy", "-q")
+    (tmp_path / "X.csv").write_text(
+        "id,"
+        + ",".join(f"p{j}" for j in range(64))
+        + "\n"
+        + "".join(f"d{i}," + ",".join(f"{v:g}" for v in X[i]) + "\n" for i in order)
+    )
+    res = run(
+        "distill",
+        "--teacher",
+        tmp_path / "T.npy",
+        "--inputs",
+        tmp_path / "X.csv",
+        "--dim",
+        8,
+        "--hidden",
+        64,
+        "--epochs",
+        40,
+        "-o",
+        tmp_path / "student.pt",
+        "--embed-out",
+        tmp_path / "S.npy",
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     S = np.load(tmp_path / "S.npy")
     assert S.shape == (300, 8)
     assert (tmp_path / "S.nodes.txt").read_text().split()[:2] == ["d0", "d1"]
     assert knn_accuracy(S, y[:300]) > 0.85
     np.save(tmp_path / "X_new.npy", X[300:])
-    res = run("apply", tmp_path / "student.pt", tmp_path / "X_new.npy", "-o", tmp_path / "S_new.csv")
+    res = run(
+        "apply", tmp_path / "student.pt", tmp_path / "X_new.npy", "-o", tmp_path / "S_new.csv"
+    )
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "S_new.csv").read_text().splitlines()
     assert lines[0].startswith("node,z0") and len(lines) == 101 and lines[1].startswith("0,")
@@ -151,10 +187,17 @@ def test_cli_bad_input_leaves_no_files(tmp_path, digits):
     bad_teacher[4] = np.nan
     np.save(tmp_path / "Tnan.npy", bad_teacher)
     out = ["-o", tmp_path / "s.pt", "--embed-out", tmp_path / "s.npy", "-q", "--epochs", 1]
-    cases = [(["--teacher", tmp_path / "T.npy", "--inputs", tmp_path / "X.npy"], "60 rows but the inputs have 50"),
-             (["--teacher", tmp_path / "Tnan.npy", "--inputs", tmp_path / "X.npy"], "NaN or inf"),
-             (["--teacher", tmp_path / "T.npy", "--inputs", tmp_path / "X.npy", "--student", "cnn"],
-              "unknown student 'cnn'")]
+    cases = [
+        (
+            ["--teacher", tmp_path / "T.npy", "--inputs", tmp_path / "X.npy"],
+            "60 rows but the inputs have 50",
+        ),
+        (["--teacher", tmp_path / "Tnan.npy", "--inputs", tmp_path / "X.npy"], "NaN or inf"),
+        (
+            ["--teacher", tmp_path / "T.npy", "--inputs", tmp_path / "X.npy", "--student", "cnn"],
+            "unknown student 'cnn'",
+        ),
+    ]
     for args, match in cases:
         res = run("distill", *args, *out)
         assert res.exit_code == 2, res.output
@@ -172,4 +215,6 @@ def test_teacher_graph_weights_binary_or_smooth(digits):
     binary = small(epochs=1).fit(X[:60], teacher=T[:60], weights="binary")
     assert np.allclose(binary.affinity_.P.data, 1.0)
     assert smooth.affinity_.P.data.min() < 1.0
-    assert sum(isinstance(m, torch.nn.Linear) for m in smooth.encoder_.net) == 3  # default: 3 layers
+    assert (
+        sum(isinstance(m, torch.nn.Linear) for m in smooth.encoder_.net) == 3
+    )  # default: 3 layers

@@ -7,10 +7,18 @@ import pytest
 import torch
 
 from genurl_graph._deps import dgl_available
-from genurl_graph.kernels import BACKENDS, block_sqdist, edge_sqdist, resolve_backend, triton_available
+from genurl_graph.kernels import (
+    BACKENDS,
+    block_sqdist,
+    edge_sqdist,
+    resolve_backend,
+    triton_available,
+)
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-needs_triton = pytest.mark.skipif(not triton_available(), reason="needs Triton (pip install triton)")
+needs_triton = pytest.mark.skipif(
+    not triton_available(), reason="needs Triton (pip install triton)"
+)
 
 
 def random_case(dtype, seed=0, n=50, E=400, d=16):
@@ -41,7 +49,9 @@ def check_against_reference(backend, dtype, device="cpu", **case):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "triton" and (b != "dgl" or dgl_available())])
+@pytest.mark.parametrize(
+    "backend", [b for b in BACKENDS if b != "triton" and (b != "dgl" or dgl_available())]
+)
 def test_backends_match_reference(backend, dtype):
     check_against_reference(backend, dtype)
 
@@ -56,7 +66,8 @@ from genurl_graph import GenURL
 for dtype in (torch.float32, torch.float64):
     for d in (1, 16, 130):  # one column; one block of columns; several blocks and a ragged one
         check_against_reference("triton", dtype, d=d)
-model = GenURL(dim=4, epochs=2, walks_per_node=2, walk_length=5, backend="triton").fit(planted_edges()[0])
+model = GenURL(dim=4, epochs=2, walks_per_node=2, walk_length=5,
+backend="triton").fit(planted_edges()[0])
 assert model.history_.backend == "triton" and model.embeddings_.shape == (90, 4)
 print("ok")
 """
@@ -68,7 +79,9 @@ def test_triton_matches_reference_in_interpreter():
     subprocess, since TRITON_INTERPRET is read when the kernels are defined."""
     env = {**os.environ, "TRITON_INTERPRET": "1"}
     code = INTERPRETED.format(tests=str(Path(__file__).parent))
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
 
 
@@ -139,7 +152,8 @@ def test_spmm_backend_on_large_passes():
     """auto without DGL takes spmm from 20,000 edges and 64 columns: several blocks, exact."""
     from genurl_graph import kernels
 
-    E = kernels.SPMM_BLOCK_FLOATS // 64 * 3 + 77  # several blocks and a ragged one (n^2 > 64 E: no Gram)
+    # several blocks and a ragged one (n^2 > 64 E: no Gram)
+    E = kernels.SPMM_BLOCK_FLOATS // 64 * 3 + 77
     check_against_reference("spmm", torch.float64, n=3000, E=E, d=64)
     check_against_reference("spmm", torch.float64, n=200, E=E, d=64)  # the Gram forward
 

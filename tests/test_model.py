@@ -20,7 +20,9 @@ def test_accepts_every_graph_type(sbm):
         import dgl
         import torch
 
-        graphs.append(dgl.graph((torch.from_numpy(edges[:, 0]), torch.from_numpy(edges[:, 1])), num_nodes=n))
+        graphs.append(
+            dgl.graph((torch.from_numpy(edges[:, 0]), torch.from_numpy(edges[:, 1])), num_nodes=n)
+        )
     for g in graphs:
         Z = small_model(walks_per_node=2, walk_length=10).fit_transform(g)
         assert Z.shape == (n, 8) and np.isfinite(Z).all()
@@ -48,7 +50,9 @@ def test_table_cannot_transform(sbm):
         model.transform(edges)
 
 
-@pytest.mark.parametrize("kw,match", [({"dim": 0}, "dim must be a positive"), ({"task": "xx"}, "unknown task")])
+@pytest.mark.parametrize(
+    "kw,match", [({"dim": 0}, "dim must be a positive"), ({"task": "xx"}, "unknown task")]
+)
 def test_bad_parameters(sbm, kw, match):
     with pytest.raises(InputError, match=match):
         GenURL(**kw).fit(sbm[0])
@@ -59,14 +63,18 @@ def test_cora_quick_beats_raw_features(cora):
 
     Z = GenURL(epochs=20).fit_transform(cora.graph)
     acc = linear_probe(Z, cora.labels, cora.split)["metrics"]["accuracy"]["mean"]
-    raw = linear_probe(cora.features.toarray(), cora.labels, cora.split)["metrics"]["accuracy"]["mean"]
+    raw = linear_probe(cora.features.toarray(), cora.labels, cora.split)["metrics"]["accuracy"][
+        "mean"
+    ]
     assert acc > raw + 0.1
 
 
 def test_same_random_state_same_embedding(sbm):
     edges, y = sbm
     X = np.random.default_rng(0).normal(size=(len(y), 6))
-    runs = [GenURL(epochs=5, k=3, random_state=7).fit_transform(edges, features=X) for _ in range(2)]
+    runs = [
+        GenURL(epochs=5, k=3, random_state=7).fit_transform(edges, features=X) for _ in range(2)
+    ]
     assert np.array_equal(runs[0], runs[1])
     other = GenURL(epochs=5, k=3, random_state=8).fit_transform(edges, features=X)
     assert not np.array_equal(runs[0], other)

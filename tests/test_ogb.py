@@ -1,5 +1,6 @@
 """OGB sets through ogb's own DGL loaders, from tiny data sets written in OGB's raw on-disk layout
 (csv.gz files, split folder, release marker); nothing is downloaded."""
+
 import json
 import shutil
 
@@ -32,11 +33,24 @@ def ogb_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("ogb")
     rng, y, edges, X = _planted()
     perm = rng.permutation(N)
-    node_split = {"train": np.sort(perm[:30]), "valid": np.sort(perm[30:45]), "test": np.sort(perm[45:])}
-    datasets.write_ogb(root, "ogbn-arxiv", edges, N, X, y, node_split,
-                       extra={"node_year": rng.integers(2000, 2020, (N, 1))})
+    node_split = {
+        "train": np.sort(perm[:30]),
+        "valid": np.sort(perm[30:45]),
+        "test": np.sort(perm[45:]),
+    }
+    datasets.write_ogb(
+        root,
+        "ogbn-arxiv",
+        edges,
+        N,
+        X,
+        y,
+        node_split,
+        extra={"node_year": rng.integers(2000, 2020, (N, 1))},
+    )
     order = rng.permutation(len(edges))
     tr, va, te = edges[order[:-20]], edges[order[-20:-10]], edges[order[-10:]]
+
     def neg(m):  # across blocks
         return np.stack([rng.integers(0, N // CLASSES, m), rng.integers(N // CLASSES, N, m)], 1)
 
@@ -48,7 +62,14 @@ def ogb_root(tmp_path_factory):
 
     link_split = {"train": part(tr, False), "valid": part(va), "test": part(te)}
     datasets.write_ogb(root, "ogbl-collab", tr, N, X, split=link_split)
-    return root, {"y": y, "edges": edges, "X": X, "node_split": node_split, "train_edges": tr, "link_split": link_split}
+    return root, {
+        "y": y,
+        "edges": edges,
+        "X": X,
+        "node_split": node_split,
+        "train_edges": tr,
+        "link_split": link_split,
+    }
 
 
 @pytest.fixture
@@ -60,7 +81,9 @@ def no_network(monkeypatch):
         raise AssertionError("tried to go online")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr("builtins.input", lambda *a: (_ for _ in ()).throw(AssertionError("prompted")))
+    monkeypatch.setattr(
+        "builtins.input", lambda *a: (_ for _ in ()).throw(AssertionError("prompted"))
+    )
 
 
 def test_missing_set_says_which_files_go_where(tmp_path, no_network):
@@ -68,8 +91,14 @@ def test_missing_set_says_which_files_go_where(tmp_path, no_network):
         datasets.load("ogbn-arxiv", root=tmp_path)
     msg = str(exc.value)
     folder = tmp_path / "ogbn_arxiv"
-    for needed in ("RELEASE_v1.txt", "raw/edge.csv.gz", "raw/node-feat.csv.gz", "raw/node-label.csv.gz",
-                   "split/time/train.csv.gz", "split/time/test.csv.gz"):
+    for needed in (
+        "RELEASE_v1.txt",
+        "raw/edge.csv.gz",
+        "raw/node-feat.csv.gz",
+        "raw/node-label.csv.gz",
+        "split/time/train.csv.gz",
+        "split/time/test.csv.gz",
+    ):
         assert needed in msg
     assert str(folder) in msg and "arxiv.zip" in msg and "online" in msg
     assert list(tmp_path.iterdir()) == []  # ogb was never called: it makes no folder
@@ -84,7 +113,9 @@ def test_folder_without_release_marker_or_split_is_refused(tmp_path, ogb_root, n
     shutil.copytree(root / "ogbn_arxiv", tmp_path / "ogbn_arxiv")
     (tmp_path / "ogbn_arxiv" / "RELEASE_v1.txt").unlink()
     with pytest.raises(InputError, match=r"missing in .*ogbn_arxiv/: RELEASE_v1.txt\. "):
-        datasets.load("ogbn-arxiv", root=tmp_path)  # ogb itself would ask on stdin whether to delete it
+        datasets.load(
+            "ogbn-arxiv", root=tmp_path
+        )  # ogb itself would ask on stdin whether to delete it
     (tmp_path / "ogbn_arxiv" / "RELEASE_v1.txt").write_text("v1")
     (tmp_path / "ogbn_arxiv" / "split" / "time" / "valid.csv.gz").unlink()
     with pytest.raises(InputError, match=r"split/time/valid.csv.gz"):
@@ -95,7 +126,9 @@ def test_folder_without_release_marker_or_split_is_refused(tmp_path, ogb_root, n
 def test_node_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     root, truth = ogb_root
     data = datasets.load("ogbn-arxiv", root=root)
-    assert (root / "ogbn_arxiv" / "processed" / "dgl_data_processed").exists()  # ogb's DGL loader ran
+    assert (
+        root / "ogbn_arxiv" / "processed" / "dgl_data_processed"
+    ).exists()  # ogb's DGL loader ran
     assert data.task == "nodes" and data.metric == "acc" and data.graph.num_nodes == N
     assert data.graph.num_edges == 2 * len(truth["edges"])  # citations, read undirected
     np.testing.assert_allclose(data.features, truth["X"], rtol=1e-6)
@@ -110,7 +143,13 @@ def test_node_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     assert set(result["metrics"]) == {"valid_acc", "test_acc"}
     assert result["metrics"]["test_acc"]["mean"] >= 0.8  # 3 planted classes: chance is 1/3
     # the evaluator's accuracy is the fraction of test nodes right: a multiple of 1/15
-    assert abs(result["metrics"]["test_acc"]["mean"] * 15 - round(result["metrics"]["test_acc"]["mean"] * 15)) < 1e-9
+    assert (
+        abs(
+            result["metrics"]["test_acc"]["mean"] * 15
+            - round(result["metrics"]["test_acc"]["mean"] * 15)
+        )
+        < 1e-9
+    )
 
 
 @needs_dgl
@@ -119,7 +158,9 @@ def test_link_set_loads_through_ogb_embeds_and_evaluates(ogb_root, no_network):
     data = datasets.load("ogbl-collab", root=root)
     assert data.task == "links" and data.metric == "hits@50" and data.labels is None
     assert data.graph.num_edges == 2 * len(truth["train_edges"])  # only the training edges
-    np.testing.assert_array_equal(data.split["test"]["edge_neg"], truth["link_split"]["test"]["edge_neg"])
+    np.testing.assert_array_equal(
+        data.split["test"]["edge_neg"], truth["link_split"]["test"]["edge_neg"]
+    )
     np.testing.assert_array_equal(data.split["val"]["edge"], truth["link_split"]["valid"]["edge"])
     Z = GenURL(dim=16, epochs=30, random_state=0).fit(data.graph).embeddings_
     result = ogb_evaluate(Z, data)
@@ -136,21 +177,59 @@ def test_cli_demo_and_eval_ogb_agree(tmp_path, ogb_root, no_network):
     root, _ = ogb_root
     runner = CliRunner()
     emb = tmp_path / "emb.npy"
-    res = runner.invoke(app, ["demo", "--dataset", "ogbn-arxiv", "--root", str(root), "--epochs", "20", "-q",
-                              "-o", str(emb)])
+    res = runner.invoke(
+        app,
+        [
+            "demo",
+            "--dataset",
+            "ogbn-arxiv",
+            "--root",
+            str(root),
+            "--epochs",
+            "20",
+            "-q",
+            "-o",
+            str(emb),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "ogb.nodeproppred.Evaluator('ogbn-arxiv')" in res.output and "test_acc" in res.output
     assert np.load(emb).shape[0] == N
     demo_output = res.output
-    res = runner.invoke(app, ["eval", "ogb", str(emb), "--dataset", "ogbn-arxiv", "--root", str(root),
-                              "--json", str(tmp_path / "r.json")])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "ogb",
+            str(emb),
+            "--dataset",
+            "ogbn-arxiv",
+            "--root",
+            str(root),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["metric"] == "acc" and r["dataset"] == "ogbn-arxiv"
     test_acc = f"{100 * r['metrics']['test_acc']['mean']:.2f}"
-    assert test_acc in res.output and test_acc in demo_output  # the saved embedding scores as the demo's
-    res = runner.invoke(app, ["demo", "--dataset", "ogbl-ddi", "--root", str(tmp_path), "-q",
-                              "-o", str(tmp_path / "ddi.npy")])
+    assert (
+        test_acc in res.output and test_acc in demo_output
+    )  # the saved embedding scores as the demo's
+    res = runner.invoke(
+        app,
+        [
+            "demo",
+            "--dataset",
+            "ogbl-ddi",
+            "--root",
+            str(tmp_path),
+            "-q",
+            "-o",
+            str(tmp_path / "ddi.npy"),
+        ],
+    )
     assert res.exit_code == 2 and "error:" in res.output and "ogbl_ddi/" in res.output
     assert not (tmp_path / "ddi.npy").exists()
 
@@ -159,10 +238,15 @@ def test_ogb_is_imported_without_its_online_version_check():
     import subprocess
     import sys
 
-    code = ("import sys, threading; from genurl_graph import datasets; datasets.ogb_meta('ogbn-arxiv'); "
-            "datasets.import_ogb('ogb.linkproppred'); "
-            "print('ogb' in sys.modules, 'outdated' in sys.modules, threading.active_count())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import sys, threading; from genurl_graph import datasets; "
+        "datasets.ogb_meta('ogbn-arxiv'); "
+        "datasets.import_ogb('ogb.linkproppred'); "
+        "print('ogb' in sys.modules, 'outdated' in sys.modules, threading.active_count())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["True", "False", "1"]  # ogb loaded; no `outdated`, no thread asking PyPI
 
 

@@ -1,4 +1,5 @@
 """Pictures of embeddings: genurl_graph.eval.plot.plot and `genurl plot`."""
+
 import struct
 
 import numpy as np
@@ -28,10 +29,15 @@ def test_plot_draws_the_layout_at_the_asked_size(tmp_path, blobs):
     res = plot(Z, tmp_path / "z.png", y, pixels=(400, 300))
     assert png_size(tmp_path / "z.png") == (400, 300)
     assert res.layout.shape == (90, 2) and res.kind == "classes"
-    np.testing.assert_array_equal(res.points, res.layout)  # what was drawn is the layout, row for row
+    np.testing.assert_array_equal(
+        res.points, res.layout
+    )  # what was drawn is the layout, row for row
     centres = np.array([res.layout[y == c].mean(0) for c in range(3)])
     spread = max(np.linalg.norm(res.layout[y == c] - centres[c], axis=1).mean() for c in range(3))
-    assert min(np.linalg.norm(centres[a] - centres[b]) for a, b in ((0, 1), (0, 2), (1, 2))) > 2 * spread
+    assert (
+        min(np.linalg.norm(centres[a] - centres[b]) for a, b in ((0, 1), (0, 2), (1, 2)))
+        > 2 * spread
+    )
 
 
 def test_plot_two_columns_as_they_are_and_numbers_on_a_colour_bar(tmp_path):
@@ -58,14 +64,32 @@ def test_cli_plot(tmp_path, blobs):
     (tmp_path / "emb.nodes.txt").write_text("\n".join(f"n{i}" for i in range(90)) + "\n")
     (tmp_path / "labels.txt").write_text("\n".join(f"n{i} c{c}" for i, c in enumerate(y)) + "\n")
     runner = CliRunner()
-    res = runner.invoke(app, ["plot", str(tmp_path / "emb.npy"), "--labels", str(tmp_path / "labels.txt"),
-                              "-o", str(tmp_path / "emb.png"), "--size", "320x240", "--epochs", "30", "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "plot",
+            str(tmp_path / "emb.npy"),
+            "--labels",
+            str(tmp_path / "labels.txt"),
+            "-o",
+            str(tmp_path / "emb.png"),
+            "--size",
+            "320x240",
+            "--epochs",
+            "30",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert png_size(tmp_path / "emb.png") == (320, 240) and "classes" in res.output
     (tmp_path / "multi.txt").write_text("n0 a\nn0 b\n")
-    for bad, what in ((["--labels", str(tmp_path / "multi.txt")], "several labels"),
-                      (["--size", "big"], "WIDTHxHEIGHT")):
-        res = runner.invoke(app, ["plot", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "bad.png"), *bad])
+    for bad, what in (
+        (["--labels", str(tmp_path / "multi.txt")], "several labels"),
+        (["--size", "big"], "WIDTHxHEIGHT"),
+    ):
+        res = runner.invoke(
+            app, ["plot", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "bad.png"), *bad]
+        )
         assert res.exit_code == 2 and what in res.output
     assert not (tmp_path / "bad.png").exists()
 
@@ -78,7 +102,11 @@ def test_plotting_leaves_the_users_matplotlib_backend_and_figures_alone(tmp_path
         import matplotlib.pyplot as plt
 
         figures = plt.get_fignums()
-        plot(np.random.default_rng(0).normal(size=(30, 2)), tmp_path / "p.png", labels=np.arange(30) % 3)
+        plot(
+            np.random.default_rng(0).normal(size=(30, 2)),
+            tmp_path / "p.png",
+            labels=np.arange(30) % 3,
+        )
         assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
         assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:

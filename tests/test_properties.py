@@ -2,6 +2,7 @@
 naming the file and the line, or exactly the ids, rows and weights a careful reader of the file
 expects. The number of generated cases per test is set by ``max_examples`` below: 630 in all,
 about half a minute on 2 cores."""
+
 import gzip
 import os
 import re
@@ -24,14 +25,34 @@ SOME = settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=li
 CANONICAL = re.compile(r"0|-?[1-9][0-9]{0,18}")
 
 # Id text: no separator (space, tab, comma), no line break, not starting with a comment char.
-_id_chars = st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=" \t,\r\n\x85")
+_id_chars = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=" \t,\r\n\x85"
+)
 text_id = st.text(_id_chars, min_size=1, max_size=8).filter(
-    lambda s: s[0] not in "#%" and s.lower() not in gio.HEADER_WORDS)
+    lambda s: s[0] not in "#%" and s.lower() not in gio.HEADER_WORDS
+)
 int_id = st.integers(-(2**63) + 1, 2**63 - 1).map(str)
-messy_int_id = st.sampled_from(["007", "7", "+7", "1.0", "1", "1e3", "-0", "0", "00", "9007199254740993",
-                                "9007199254740992", "18446744073709551616"])
-weight_text = st.one_of(st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(repr),
-                        st.integers(0, 1000).map(str), st.sampled_from(["1e-3", "2.5E2", "0.0", "3."]))
+messy_int_id = st.sampled_from(
+    [
+        "007",
+        "7",
+        "+7",
+        "1.0",
+        "1",
+        "1e3",
+        "-0",
+        "0",
+        "00",
+        "9007199254740993",
+        "9007199254740992",
+        "18446744073709551616",
+    ]
+)
+weight_text = st.one_of(
+    st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(0, 1000).map(str),
+    st.sampled_from(["1e-3", "2.5E2", "0.0", "3."]),
+)
 sep = st.sampled_from([" ", "\t", ",", "  ", " \t", ", "])
 
 
@@ -39,8 +60,14 @@ sep = st.sampled_from([" ", "\t", ",", "  ", " \t", ", "])
 def edge_files(draw):
     """(file bytes, expected ids as text, expected (u, v, w) edges, first data line number)."""
     kind = draw(st.sampled_from(["int", "text", "messy"]))
-    pool = draw(st.lists({"int": int_id, "text": text_id, "messy": messy_int_id}[kind], min_size=2, max_size=12,
-                         unique=True))
+    pool = draw(
+        st.lists(
+            {"int": int_id, "text": text_id, "messy": messy_int_id}[kind],
+            min_size=2,
+            max_size=12,
+            unique=True,
+        )
+    )
     n_edges = draw(st.integers(1, 25))
     weighted = draw(st.booleans())
     edges = []
@@ -56,23 +83,46 @@ def edge_files(draw):
         lines.append(draw(st.sampled_from(["# a comment", "% other", "#", "   # indented"])))
     header = draw(st.booleans())
     if header:
-        lines.append(draw(st.sampled_from(["source target", "src,dst", "from\tto", "node1 node2"]))
-                     + (draw(field_sep) + "weight" if weighted else ""))
+        lines.append(
+            draw(st.sampled_from(["source target", "src,dst", "from\tto", "node1 node2"]))
+            + (draw(field_sep) + "weight" if weighted else "")
+        )
     for u, v, w in edges:
         if draw(st.integers(0, 3)) == 0:  # blank and comment lines, some shaped like an edge line
             c = draw(field_sep)
-            lines.append(draw(st.sampled_from(["", "  ", "# between lines", "%x", "\t# tab", "#",
-                                               "#x" + c + "y" + (c + "1" if weighted else ""),
-                                               "%y" + c + "z" + (c + "2" if weighted else "")])))
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            "",
+                            "  ",
+                            "# between lines",
+                            "%x",
+                            "\t# tab",
+                            "#",
+                            "#x" + c + "y" + (c + "1" if weighted else ""),
+                            "%y" + c + "z" + (c + "2" if weighted else ""),
+                        ]
+                    )
+                )
+            )
         text = u + draw(field_sep) + v + ("" if w is None else draw(field_sep) + w)
         if draw(st.booleans()):
-            text = draw(st.sampled_from(["", " ", "\t"])) + text + draw(st.sampled_from(["", " ", "\t"]))
+            text = (
+                draw(st.sampled_from(["", " ", "\t"]))
+                + text
+                + draw(st.sampled_from(["", " ", "\t"]))
+            )
         lines.append(text)
         data_lines.append(len(lines))
-    if draw(st.booleans()):  # a comment shaped like an edge line after the first edge (pandas' fast path
-        c = draw(field_sep)     # takes its comment character from the first lines only, if not told)
+    if draw(
+        st.booleans()
+    ):  # a comment shaped like an edge line after the first edge (pandas' fast path
+        c = draw(field_sep)  # takes its comment character from the first lines only, if not told)
         at = draw(st.integers(data_lines[0], len(lines)))
-        lines.insert(at, draw(st.sampled_from(["#", "%"])) + "x" + c + "y" + (c + "1" if weighted else ""))
+        lines.insert(
+            at, draw(st.sampled_from(["#", "%"])) + "x" + c + "y" + (c + "1" if weighted else "")
+        )
         data_lines = [d + (d > at) for d in data_lines]
     end = draw(st.sampled_from(["\n", "\r\n"]))
     raw = (end.join(lines) + draw(st.sampled_from([end, ""]))).encode("utf-8")
@@ -80,7 +130,9 @@ def edge_files(draw):
         raw = b"\xef\xbb\xbf" + raw
     tokens = [t for u, v, _ in edges for t in (u, v)]
     first_seen = list(dict.fromkeys(tokens))
-    if all(CANONICAL.fullmatch(t) for t in tokens) and all(-(2**63) <= int(t) < 2**63 for t in tokens):
+    if all(CANONICAL.fullmatch(t) for t in tokens) and all(
+        -(2**63) <= int(t) < 2**63 for t in tokens
+    ):
         ids = [str(t) for t in sorted({int(t) for t in tokens})]
     else:
         ids = first_seen
@@ -140,11 +192,21 @@ def test_bad_line_named(tmp_path_factory, case, fault, data):
 
 
 @FAST
-@given(st.lists(st.tuples(text_id, st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=2)),
-                min_size=1, max_size=15, unique_by=lambda r: r[0]), st.booleans(), sep, st.data())
+@given(
+    st.lists(
+        st.tuples(text_id, st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=2)),
+        min_size=1,
+        max_size=15,
+        unique_by=lambda r: r[0],
+    ),
+    st.booleans(),
+    sep,
+    st.data(),
+)
 def test_feature_tables(tmp_path_factory, rows, header, s, data):
     text = ("node" + s + "a" + s + "b\n" if header else "") + "".join(
-        f"{i}{s}{x!r}{s}{y!r}\n" for i, (x, y) in rows)
+        f"{i}{s}{x!r}{s}{y!r}\n" for i, (x, y) in rows
+    )
     path = tmp_path_factory.mktemp("x") / "f.csv"
     path.write_text(text, encoding="utf-8")
     order = data.draw(st.permutations([i for i, _ in rows]))
@@ -161,7 +223,10 @@ def test_feature_tables(tmp_path_factory, rows, header, s, data):
 
 
 @SOME
-@given(st.lists(st.tuples(text_id, st.sampled_from(["x", "y", "z", "w"])), min_size=2, max_size=20), st.data())
+@given(
+    st.lists(st.tuples(text_id, st.sampled_from(["x", "y", "z", "w"])), min_size=2, max_size=20),
+    st.data(),
+)
 def test_labels(tmp_path_factory, pairs, data):
     nodes = list(dict.fromkeys(n for n, _ in pairs))
     path = tmp_path_factory.mktemp("l") / "l.txt"
@@ -189,12 +254,26 @@ def test_labels(tmp_path_factory, pairs, data):
 
 
 @SOME
-@given(st.integers(1, 12), st.integers(1, 5), st.booleans(), st.sampled_from([",", "\t", " "]), st.data())
+@given(
+    st.integers(1, 12),
+    st.integers(1, 5),
+    st.booleans(),
+    st.sampled_from([",", "\t", " "]),
+    st.data(),
+)
 def test_matrices(tmp_path_factory, n, d, header, s, data):
-    X = np.array(data.draw(st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=d, max_size=d),
-                                    min_size=n, max_size=n)))
+    X = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=d, max_size=d),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    )
     text = (s.join(f"c{j}" for j in range(d)) + "\n" if header else "") + "".join(
-        s.join(repr(float(v)) for v in row) + "\n" for row in X)
+        s.join(repr(float(v)) for v in row) + "\n" for row in X
+    )
     path = tmp_path_factory.mktemp("m") / "x.csv"
     path.write_text(text)
     assert np.allclose(gio.read_matrix(path), X.astype(np.float32))
@@ -210,8 +289,11 @@ def test_matrices(tmp_path_factory, n, d, header, s, data):
 
 
 @SOME
-@given(st.sampled_from([np.uint8, np.float32, np.float64, np.int16, object, np.complex64, np.str_]),
-       st.lists(st.integers(0, 6), min_size=1, max_size=4), st.booleans())
+@given(
+    st.sampled_from([np.uint8, np.float32, np.float64, np.int16, object, np.complex64, np.str_]),
+    st.lists(st.integers(0, 6), min_size=1, max_size=4),
+    st.booleans(),
+)
 def test_images_and_arrays(tmp_path_factory, dtype, shape, npz):
     folder = tmp_path_factory.mktemp("i")
     arr = np.zeros(shape, dtype=dtype)

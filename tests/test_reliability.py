@@ -1,5 +1,6 @@
 """Reliability: outputs replaced together or not at all (fault injection), their permissions,
 clear errors (exit 2, nothing written) for bad options and files, and no silent wrong answers."""
+
 import errno
 import os
 import stat
@@ -63,7 +64,9 @@ def test_failed_rename_rolls_back(tmp_path, monkeypatch, fail_at):
 
 
 def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))
+    )
     with pytest.raises(OSError):
         gio.write_embeddings(tmp_path / "z.npy", np.zeros((2, 2)), np.array([0, 1]))
     assert list(tmp_path.iterdir()) == []
@@ -72,7 +75,9 @@ def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
 def test_cli_disk_full_is_one_line(tmp_path, monkeypatch):
     edges = tmp_path / "e.txt"
     edges.write_text("".join(f"{i} {(i + 1) % 20}\n" for i in range(20)))
-    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+    monkeypatch.setattr(
+        os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left"))
+    )
     res = run("embed", edges, "-o", tmp_path / "z.npy", "-q", "--epochs", 1, "--dim", 4)
     assert res.exit_code == 1 and "No space left" in res.output and "Traceback" not in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.txt"]
@@ -115,8 +120,10 @@ def test_ids_differing_as_text_stay_apart(tmp_path):
     assert 9007199254740993 in gio.read_edgelist(path).ids.tolist()
 
 
-@pytest.mark.parametrize("text", ["source,target\n1,2\n2,3\n", "from to weight\na b 1\nb c 2\n",
-                                  "src\tdst\nx\ty\ny\tz\n"])
+@pytest.mark.parametrize(
+    "text",
+    ["source,target\n1,2\n2,3\n", "from to weight\na b 1\nb c 2\n", "src\tdst\nx\ty\ny\tz\n"],
+)
 def test_header_line_is_not_an_edge(tmp_path, text):
     path = tmp_path / "e.txt"
     path.write_text(text)
@@ -131,11 +138,14 @@ def test_zero_weight_is_no_edge(tmp_path):
     assert list(edges.ids) == ["a", "b", "c"] and edges.weight.tolist() == [2.0]
 
 
-@pytest.mark.parametrize("data,line,what", [
-    (b"\xef\xbb\xbf# comment\n1 2 3 4\n", 2, "at most 3 columns"),
-    (b"a b\nc\xff d\n", 2, "not UTF-8"),
-    (b"a b 1\nb c -2\n", 2, "finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "data,line,what",
+    [
+        (b"\xef\xbb\xbf# comment\n1 2 3 4\n", 2, "at most 3 columns"),
+        (b"a b\nc\xff d\n", 2, "not UTF-8"),
+        (b"a b 1\nb c -2\n", 2, "finite number >= 0"),
+    ],
+)
 def test_messages_name_the_line(tmp_path, data, line, what):
     path = tmp_path / "e.txt"
     path.write_bytes(data)
@@ -206,7 +216,10 @@ CASES = [
     (["eval", "links", "e.txt", "--seeds", "0"], "seeds"),
     (["reduce", "X.npy", "-o", "o.npy", "--k", "0"], "--k"),
     (["reduce", "obj.npz", "-o", "o.npy"], "Python objects"),
-    (["distill", "--teacher", "emb.npy", "--inputs", "X.npy", "-o", "s.pt", "--hidden", "-5"], "--hidden"),
+    (
+        ["distill", "--teacher", "emb.npy", "--inputs", "X.npy", "-o", "s.pt", "--hidden", "-5"],
+        "--hidden",
+    ),
     (["apply", "s.pt", "X.npy", "-o", "o.npy", "--device", "cuda:99"], "device"),
 ]
 
@@ -215,8 +228,11 @@ CASES = [
 def test_clear_errors_exit_2_nothing_written(files, monkeypatch, args, message):
     monkeypatch.chdir(files)
     before = sorted(p.name for p in files.iterdir())
-    res = run(*args, "-q") if args[0] in ("embed", "reduce", "distill") or args[:2] == ["eval", "links"] \
+    res = (
+        run(*args, "-q")
+        if args[0] in ("embed", "reduce", "distill") or args[:2] == ["eval", "links"]
         else run(*args)
+    )
     assert res.exit_code == 2, res.output
     assert res.output.startswith("error:") and message in res.output.replace("\n", " "), res.output
     assert sorted(p.name for p in files.iterdir()) == before

@@ -1,7 +1,14 @@
 import numpy as np
 import scipy.sparse as sp
 
-from genurl_graph.similarity import FeatureAffinity, StructureAffinity, combine, fuzzy_union, smooth_knn, t_kernel
+from genurl_graph.similarity import (
+    FeatureAffinity,
+    StructureAffinity,
+    combine,
+    fuzzy_union,
+    smooth_knn,
+    t_kernel,
+)
 from genurl_graph.similarity.affinity import random_walks
 
 
@@ -61,7 +68,8 @@ def test_latent_knn_changes_p_only_where_neighbours_changed():
     first = dyn.update(Z).P.copy()
     old = dyn.neighbours.copy()
     Z2 = Z.copy()
-    Z2[:3] += 50.0  # move three points far away: only their neighbourhoods (and their old neighbours') change
+    # move three points far away: only their neighbourhoods (and their old neighbours') change
+    Z2[:3] += 50.0
     second = dyn.update(Z2).P
     changed = np.flatnonzero((dyn.neighbours != old).any(1))
     assert 0 < len(changed) < 40
@@ -95,8 +103,9 @@ def test_walk_contexts_match_the_full_pmi_in_blocks(sbm):
     assert abs(capped - M.multiply(capped > 0)).max() < 1e-5  # the kept entries are exact
 
 
-def random_walk_cooccurrence(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int,
-                             rng: np.random.Generator) -> sp.csr_matrix:
+def random_walk_cooccurrence(
+    adj: sp.csr_matrix, walks_per_node: int, walk_length: int, window: int, rng: np.random.Generator
+) -> sp.csr_matrix:
     """Counts of (i, j) within ``window`` steps of each other on the same random walks as
     :func:`walk_contexts` takes, as a full sparse matrix: the reference it is checked against."""
     path = random_walks(adj, walks_per_node, walk_length, rng)

@@ -1,4 +1,5 @@
 """Self-supervised learning: views, the view graph, the task, the CLI."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,9 +21,9 @@ def bars(n=48, side=12, seed=0):
     for i in range(n):
         at = rng.integers(2, side - 3)
         if y[i]:
-            X[i, at:at + 2, :] = 255
+            X[i, at : at + 2, :] = 255
         else:
-            X[i, :, at:at + 2] = 255
+            X[i, :, at : at + 2] = 255
     return X, y
 
 
@@ -38,14 +39,23 @@ def test_views_shape_range_and_seed():
 
 def test_views_identity_when_all_off():
     x = torch.rand(4, 1, 10, 10)
-    aug = ImageViews(crop=(1.0, 1.0), ratio=(1.0, 1.0), rotate=0.0, shift=0.0, noise=0.0, cutout=0.0)
+    aug = ImageViews(
+        crop=(1.0, 1.0), ratio=(1.0, 1.0), rotate=0.0, shift=0.0, noise=0.0, cutout=0.0
+    )
     assert torch.allclose(aug(x, torch.Generator().manual_seed(0)), x, atol=1e-5)
 
 
 def test_cutout_zeroes_a_square():
     x = torch.ones(8, 1, 10, 10)
-    aug = ImageViews(crop=(1.0, 1.0), ratio=(1.0, 1.0), rotate=0.0, shift=0.0, noise=0.0, cutout=1.0,
-                     cutout_size=0.3)
+    aug = ImageViews(
+        crop=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        rotate=0.0,
+        shift=0.0,
+        noise=0.0,
+        cutout=1.0,
+        cutout_size=0.3,
+    )
     out = aug(x, torch.Generator().manual_seed(0))
     assert ((out < 1e-6).flatten(1).sum(1) == 9).all()  # a 3 x 3 hole in every image
 
@@ -98,8 +108,13 @@ def test_ssl_refine_links_latent_neighbours(monkeypatch):
 
     def spy(self, epoch, gen, config):
         for batch in real(self, epoch, gen, config):
-            seen.append((epoch, batch[3].clone(), None if self.refiner.neighbours is None
-                         else self.refiner.neighbours.copy()))
+            seen.append(
+                (
+                    epoch,
+                    batch[3].clone(),
+                    None if self.refiner.neighbours is None else self.refiner.neighbours.copy(),
+                )
+            )
             yield batch
 
     monkeypatch.setattr(ssl._ViewStream, "batches", spy)
@@ -108,7 +123,9 @@ def test_ssl_refine_links_latent_neighbours(monkeypatch):
     first = [p for epoch, p, _ in seen if epoch == 0]
     later = [(p, nb) for epoch, p, nb in seen if epoch >= 1]
     assert first and all(bool((p == 1).all()) for p in first)  # epoch 0: the views' links only
-    assert later and all(bool((p == 0.5).any()) for p, _ in later)  # then latent neighbours at P = 0.5
+    assert later and all(
+        bool((p == 0.5).any()) for p, _ in later
+    )  # then latent neighbours at P = 0.5
     assert later[-1][1].shape == (32, 3)
 
 
@@ -142,36 +159,80 @@ def test_cli_ssl_then_apply(tmp_path):
     X, y = bars(24)
     np.save(tmp_path / "imgs.npy", X.astype(np.uint8))
     (tmp_path / "y.txt").write_text("\n".join(map(str, y)) + "\n")
-    res = runner.invoke(app, ["ssl", str(tmp_path / "imgs.npy"), "-o", str(tmp_path / "f.npy"), "--epochs", "1",
-                              "--batch-size", "8", "--labels", str(tmp_path / "y.txt"),
-                              "--save", str(tmp_path / "m.pt"), "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "ssl",
+            str(tmp_path / "imgs.npy"),
+            "-o",
+            str(tmp_path / "f.npy"),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--labels",
+            str(tmp_path / "y.txt"),
+            "--save",
+            str(tmp_path / "m.pt"),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "10-NN accuracy" in res.output
     F = np.load(tmp_path / "f.npy")
-    res = runner.invoke(app, ["apply", str(tmp_path / "m.pt"), str(tmp_path / "imgs.npy"), "-o",
-                              str(tmp_path / "g.npy")])
+    res = runner.invoke(
+        app,
+        [
+            "apply",
+            str(tmp_path / "m.pt"),
+            str(tmp_path / "imgs.npy"),
+            "-o",
+            str(tmp_path / "g.npy"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(np.load(tmp_path / "g.npy"), F, atol=1e-5)
     np.save(tmp_path / "flat.npy", X.reshape(len(X), -1))
     np.save(tmp_path / "rgb.npy", np.stack([X] * 3, 1).astype(np.float32))
     for name, says in (("flat.npy", "reshape"), ("rgb.npy", "1-channel images")):
-        res = runner.invoke(app, ["apply", str(tmp_path / "m.pt"), str(tmp_path / name), "-o", str(tmp_path / "h.npy")])
-        assert res.exit_code == 2 and says in res.output and "--image-shape" not in res.output, res.output
+        res = runner.invoke(
+            app,
+            ["apply", str(tmp_path / "m.pt"), str(tmp_path / name), "-o", str(tmp_path / "h.npy")],
+        )
+        assert res.exit_code == 2 and says in res.output and "--image-shape" not in res.output, (
+            res.output
+        )
         assert not (tmp_path / "h.npy").exists()
 
 
 def test_cli_ssl_errors_write_nothing(tmp_path):
     X, _ = bars(8)
     np.save(tmp_path / "flat.npy", X.reshape(8, -1))
-    res = runner.invoke(app, ["ssl", str(tmp_path / "flat.npy"), "-o", str(tmp_path / "f.npy"), "-q"])
+    res = runner.invoke(
+        app, ["ssl", str(tmp_path / "flat.npy"), "-o", str(tmp_path / "f.npy"), "-q"]
+    )
     assert res.exit_code != 0
     assert "flat.npy" in res.output and "--image-shape 12x12" in res.output
     assert not (tmp_path / "f.npy").exists()
     (tmp_path / "t.csv").write_text("1,2\n")
     res = runner.invoke(app, ["ssl", str(tmp_path / "t.csv"), "-o", str(tmp_path / "f.npy"), "-q"])
     assert res.exit_code != 0 and ".npy or .npz" in res.output
-    res = runner.invoke(app, ["ssl", str(tmp_path / "flat.npy"), "-o", str(tmp_path / "f.npy"), "-q",
-                              "--image-shape", "12x12", "--epochs", "1", "--batch-size", "4"])
+    res = runner.invoke(
+        app,
+        [
+            "ssl",
+            str(tmp_path / "flat.npy"),
+            "-o",
+            str(tmp_path / "f.npy"),
+            "-q",
+            "--image-shape",
+            "12x12",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+        ],
+    )
     assert res.exit_code == 0, res.output
 
 

@@ -1,4 +1,5 @@
 """Structure-only graph embedding: edge weights count, the closed-form start, the filter."""
+
 import numpy as np
 import scipy.sparse as sp
 

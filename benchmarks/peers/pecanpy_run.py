@@ -9,6 +9,7 @@ pecanpy's fastest mode for p = q = 1 (FirstOrderUnweighted; PreCompFirstOrder wi
 Warms up on a small graph first (numba compilation is not timed), then times file ->
 embedding per edge list. Writes ``emb{i}``, ``ids{i}`` (text) and ``wall{i}`` per graph.
 """
+
 import argparse
 import os
 import tempfile
@@ -38,7 +39,12 @@ def main():
         warm = os.path.join(tmp, "warm.edg")
         pairs = rng.integers(0, 200, (2000, 2))
         pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-        np.savetxt(warm, np.c_[pairs, np.ones(len(pairs))] if args.weighted else pairs, fmt="%d", delimiter="\t")
+        np.savetxt(
+            warm,
+            np.c_[pairs, np.ones(len(pairs))] if args.weighted else pairs,
+            fmt="%d",
+            delimiter="\t",
+        )
         embed(warm, args.weighted, args.workers, 0)
     out = {}
     for i, path in enumerate(args.edges):

@@ -10,6 +10,7 @@ times file -> embedding (csrgraph's reader + ProNE.fit_transform, default settin
 dimension) on the cores it is given. Writes, per graph i, ``emb{i}`` (rows), ``ids{i}`` (the
 node id of each row, as text) and ``wall{i}`` (seconds).
 """
+
 import argparse
 import os
 import tempfile
@@ -23,7 +24,9 @@ def main():
     parser.add_argument("out")
     parser.add_argument("edges", nargs="+")
     parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--weighted", action="store_true", help="edge lists carry a third weight column")
+    parser.add_argument(
+        "--weighted", action="store_true", help="edge lists carry a third weight column"
+    )
     args = parser.parse_args()
     import csrgraph as cg
     from nodevectors import ProNE
@@ -32,8 +35,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: numba compilation is not timed
         warm = os.path.join(tmp, "warm.edg")
         pairs = rng.integers(0, 300, (3000, 2))
-        np.savetxt(warm, np.c_[pairs, np.ones(len(pairs))] if args.weighted else pairs, fmt="%d", delimiter="\t")
-        ProNE(n_components=args.dim, verbose=False).fit_transform(cg.read_edgelist(warm, directed=False, sep="\t"))
+        np.savetxt(
+            warm,
+            np.c_[pairs, np.ones(len(pairs))] if args.weighted else pairs,
+            fmt="%d",
+            delimiter="\t",
+        )
+        ProNE(n_components=args.dim, verbose=False).fit_transform(
+            cg.read_edgelist(warm, directed=False, sep="\t")
+        )
     out = {}
     for i, path in enumerate(args.edges):
         start = time.perf_counter()

@@ -14,6 +14,7 @@ Two steps (docs/distributed.md):
    ``DistEmbedding`` updated by DGL's ``SparseAdam``; trainer 0 writes one embedding in the
    user's id order.
 """
+
 from .parts import partition
 from .train import embed
 

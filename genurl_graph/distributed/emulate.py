@@ -11,6 +11,7 @@ each machine over ssh (the same ``DGL_*`` variables, trainers under
 ``python -m torch.distributed.launch``); :class:`Cluster` runs them in the namespaces instead of
 over ssh, and samples each machine's memory (the summed PSS of its processes).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,25 +24,41 @@ from pathlib import Path
 SUBNET = "10.231.0"
 
 
-def launch_commands(hosts: list[str], part_config, ip_config, udf_command: str, num_trainers: int = 1,
-                    num_servers: int = 1, master_port: int = 1234, graph_format: str = "csc",
-                    omp_threads: int | None = None) -> list[list[str]]:
+def launch_commands(
+    hosts: list[str],
+    part_config,
+    ip_config,
+    udf_command: str,
+    num_trainers: int = 1,
+    num_servers: int = 1,
+    master_port: int = 1234,
+    graph_format: str = "csc",
+    omp_threads: int | None = None,
+) -> list[list[str]]:
     """For each machine, the shell commands DGL's launcher runs there: ``num_servers`` servers
     (one OMP thread each, launch.py's default), then the trainers, ``udf_command`` (which must
     name python) wrapped in ``torch.distributed.launch`` as launch.py wraps it; launch.py passes
     the caller's ``OMP_NUM_THREADS`` on to the trainers: ``omp_threads``."""
     num_clients = num_trainers * len(hosts)
-    common = (f"DGL_NUM_SERVER={num_servers} DGL_NUM_CLIENT={num_clients} DGL_CONF_PATH={shlex.quote(str(part_config))} "
-              f"DGL_IP_CONFIG={shlex.quote(str(ip_config))} DGL_NUM_SAMPLER=0 DGL_GRAPH_FORMAT={graph_format} "
-              f"DGL_KEEP_ALIVE=0")
+    common = (
+        f"DGL_NUM_SERVER={num_servers} DGL_NUM_CLIENT={num_clients} "
+        f"DGL_CONF_PATH={shlex.quote(str(part_config))} "
+        f"DGL_IP_CONFIG={shlex.quote(str(ip_config))} DGL_NUM_SAMPLER=0 "
+        f"DGL_GRAPH_FORMAT={graph_format} "
+        f"DGL_KEEP_ALIVE=0"
+    )
     machines = []
     for node_rank in range(len(hosts)):
         cmds = []
         for s in range(num_servers):
             sid = node_rank * num_servers + s
-            cmds.append(f"DGL_ROLE=server OMP_NUM_THREADS=1 DGL_SERVER_ID={sid} {common} {udf_command}")
-        torch_cmd = (f"-m torch.distributed.launch --nproc_per_node={num_trainers} --nnodes={len(hosts)} "
-                     f"--node_rank={node_rank} --master_addr={hosts[0]} --master_port={master_port}")
+            cmds.append(
+                f"DGL_ROLE=server OMP_NUM_THREADS=1 DGL_SERVER_ID={sid} {common} {udf_command}"
+            )
+        torch_cmd = (
+            f"-m torch.distributed.launch --nproc_per_node={num_trainers} --nnodes={len(hosts)} "
+            f"--node_rank={node_rank} --master_addr={hosts[0]} --master_port={master_port}"
+        )
         for py in ("python3", "python2", "python"):  # launch.py's own substitution
             if py in udf_command:
                 trainer = udf_command.replace(py, f"{py} {torch_cmd}", 1)
@@ -49,7 +66,9 @@ def launch_commands(hosts: list[str], part_config, ip_config, udf_command: str, 
         else:
             raise ValueError("DGL's launcher only starts commands that name python")
         omp = f"OMP_NUM_THREADS={omp_threads} " if omp_threads else ""
-        cmds.append(f"DGL_DIST_MODE=distributed DGL_ROLE=client DGL_GROUP_ID=0 {omp}{common} {trainer}")
+        cmds.append(
+            f"DGL_DIST_MODE=distributed DGL_ROLE=client DGL_GROUP_ID=0 {omp}{common} {trainer}"
+        )
         machines.append(cmds)
     return machines
 
@@ -123,25 +142,54 @@ class Cluster:
         path.write_text("".join(f"{h} {port}\n" for h in self.hosts))
         return path
 
-    def start(self, machine: int, commands: list[str], cwd, log, env: dict | None = None) -> subprocess.Popen:
+    def start(
+        self, machine: int, commands: list[str], cwd, log, env: dict | None = None
+    ) -> subprocess.Popen:
         """Run ``commands`` (each in the background, as launch.py's ssh sessions) in machine
         ``machine``, under a private /dev/shm; returns the machine's shell."""
         # the machine's own environment: gloo binds to its interface (its hostname is not in DNS)
-        script = (f"export GLOO_SOCKET_IFNAME={self.tag}v{machine}; mount -t tmpfs -o mode=1777 tmpfs /dev/shm && "
-                  + " ".join(f"( {c} ) & p{i}=$!;" for i, c in enumerate(commands))
-                  + " rc=0; " + " ".join(f"wait $p{i} || rc=$?;" for i in range(len(commands))) + " exit $rc")
+        script = (
+            f"export GLOO_SOCKET_IFNAME={self.tag}v{machine}; mount -t tmpfs -o mode=1777 tmpfs "
+            f"/dev/shm && "
+            + " ".join(f"( {c} ) & p{i}=$!;" for i, c in enumerate(commands))
+            + " rc=0; "
+            + " ".join(f"wait $p{i} || rc=$?;" for i in range(len(commands)))
+            + " exit $rc"
+        )
         full = {**os.environ, **(env or {})}
-        proc = subprocess.Popen(["ip", "netns", "exec", self.names[machine], "unshare", "-m", "sh", "-c",
-                                 f"cd {shlex.quote(str(cwd))} && {script}"], stdout=log, stderr=subprocess.STDOUT,
-                                env=full)
+        proc = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.names[machine],
+                "unshare",
+                "-m",
+                "sh",
+                "-c",
+                f"cd {shlex.quote(str(cwd))} && {script}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full,
+        )
         self.procs.append(proc)
         return proc
 
-    def run(self, machines: list[list[str]], cwd, logs: list, timeout: float, env: dict | None = None,
-            sample: float = 0.1) -> dict:
+    def run(
+        self,
+        machines: list[list[str]],
+        cwd,
+        logs: list,
+        timeout: float,
+        env: dict | None = None,
+        sample: float = 0.1,
+    ) -> dict:
         """Start every machine's commands, wait for all (or ``timeout`` s: then kill them and
         raise TimeoutError); returns wall seconds, each machine's exit status and peak memory."""
-        sampler = MemorySampler([lambda ns=ns: self.pids(ns) for ns in self.names], sample, roles=True)
+        sampler = MemorySampler(
+            [lambda ns=ns: self.pids(ns) for ns in self.names], sample, roles=True
+        )
         start = time.time()
         sampler.start()
         procs = [self.start(i, cmds, cwd, logs[i], env) for i, cmds in enumerate(machines)]
@@ -158,8 +206,13 @@ class Cluster:
                 self.kill(ns)
             for p in procs:
                 p.wait()
-        return {"wall": time.time() - start, "t_start": start, "returncodes": [p.returncode for p in procs],
-                "peak_bytes": sampler.peaks, "peak_bytes_by_role": sampler.role_peaks}
+        return {
+            "wall": time.time() - start,
+            "t_start": start,
+            "returncodes": [p.returncode for p in procs],
+            "peak_bytes": sampler.peaks,
+            "peak_bytes_by_role": sampler.role_peaks,
+        }
 
 
 def pss_bytes(pid: int) -> int:

@@ -16,6 +16,7 @@ user's order:
 - ``genurl_negw.npy``: the push pool's sampling weight of each node (new-id order);
 - ``genurl_settings.json``: the training settings ``genurl embed`` would use for this graph.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,13 +43,24 @@ def require_distdgl():
         dgl = require_dgl()
         import dgl.distributed  # noqa: F401, F811  (loads the submodule onto dgl)
     except ImportError as exc:
-        raise InputError(f"distributed embedding needs DGL's distributed package (DistDGL): {exc}") from exc
+        raise InputError(
+            f"distributed embedding needs DGL's distributed package (DistDGL): {exc}"
+        ) from exc
     return dgl
 
 
-def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None = None, seed: int = 0,
-              walks_per_node: int | None = None, walk_length: int | None = None, window: int | None = None,
-              progress=None) -> dict:
+def partition(
+    graph,
+    out_dir,
+    parts: int,
+    method: str = "metis",
+    dim: int | None = None,
+    seed: int = 0,
+    walks_per_node: int | None = None,
+    walk_length: int | None = None,
+    window: int | None = None,
+    progress=None,
+) -> dict:
     """Build ``graph``'s P_X as ``genurl embed`` does (structure only), cut it into ``parts``
     partitions with ``method`` (``metis`` or ``random``) and write them under ``out_dir``.
     Returns the settings written (``genurl_settings.json``), with the partition sizes and the
@@ -67,8 +79,10 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
 
     graph = as_graph(graph)
     if graph.features is not None:
-        raise InputError("distributed embedding takes structure-only graphs for now: leave out --features",
-                         graph.source)
+        raise InputError(
+            "distributed embedding takes structure-only graphs for now: leave out --features",
+            graph.source,
+        )
     n = graph.num_nodes
     if parts > n:
         raise InputError(f"--parts {parts} is more than the graph's {n} nodes")
@@ -80,8 +94,19 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
     _note(progress, "P_X")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        _, table, _, affinity, neg_w = ge.wire(graph, "table", dim, setting(m, "k", ge.WITH_FEATURES.k), m.hops,
-                                               m.alpha, setting(m, "hidden", 512), walks, length, win, seed)
+        _, table, _, affinity, neg_w = ge.wire(
+            graph,
+            "table",
+            dim,
+            setting(m, "k", ge.WITH_FEATURES.k),
+            m.hops,
+            m.alpha,
+            setting(m, "hidden", 512),
+            walks,
+            length,
+            win,
+            seed,
+        )
     auto = ge.defaults(graph, "table").train
     init = table.weight.detach().numpy()
     del table
@@ -93,8 +118,15 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _note(progress, f"{method} partition into {parts}")
-    orig_nids, _ = dgl.distributed.partition_graph(pxg, GRAPH_NAME, parts, str(out), part_method=method,
-                                                   balance_edges=True, return_mapping=True)
+    orig_nids, _ = dgl.distributed.partition_graph(
+        pxg,
+        GRAPH_NAME,
+        parts,
+        str(out),
+        part_method=method,
+        balance_edges=True,
+        return_mapping=True,
+    )
     orig_nids = orig_nids.numpy()
     config = json.loads((out / f"{GRAPH_NAME}.json").read_text())
     ranges = config["node_map"]["_N"]
@@ -105,11 +137,27 @@ def partition(graph, out_dir, parts: int, method: str = "metis", dim: int | None
     weights = np.ones(n) if neg_w is None else np.asarray(neg_w, dtype=np.float64)
     np.save(out / NEG_WEIGHTS, weights[orig_nids].astype(np.float32))
     (out / NODES).write_text("\n".join(map(str, graph.ids)) + "\n")
-    settings = {"graph_name": GRAPH_NAME, "num_nodes": n, "num_px_edges": int(pxg.num_edges()),
-                "parts": parts, "method": method, "part_sizes": [hi - lo for lo, hi in ranges],
-                "cut_fraction": cut, "dim": int(init.shape[1]), "seed": seed, "epochs": auto.epochs, "lr": auto.lr,
-                "nu": auto.nu, "negatives": auto.negatives, "pool": auto.pool, "batch_size": auto.batch_size,
-                "walks_per_node": walks, "walk_length": length, "window": win, "source": graph.source}
+    settings = {
+        "graph_name": GRAPH_NAME,
+        "num_nodes": n,
+        "num_px_edges": int(pxg.num_edges()),
+        "parts": parts,
+        "method": method,
+        "part_sizes": [hi - lo for lo, hi in ranges],
+        "cut_fraction": cut,
+        "dim": int(init.shape[1]),
+        "seed": seed,
+        "epochs": auto.epochs,
+        "lr": auto.lr,
+        "nu": auto.nu,
+        "negatives": auto.negatives,
+        "pool": auto.pool,
+        "batch_size": auto.batch_size,
+        "walks_per_node": walks,
+        "walk_length": length,
+        "window": win,
+        "source": graph.source,
+    }
     (out / SETTINGS).write_text(json.dumps(settings, indent=1) + "\n")
     return settings
 

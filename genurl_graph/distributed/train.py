@@ -5,7 +5,8 @@ The launcher sets ``DGL_ROLE``: a server process serves its machine's partition 
 :func:`dgl.distributed.initialize` and never comes back. A trainer (started under
 ``torch.distributed.launch``) joins the gloo process group, opens the ``DistGraph`` and:
 
-- writes the closed-form start (spectral factors, propagated) of its machine's rows (``part<i>/genurl_init.npy``) into a
+- writes the closed-form start (spectral factors, propagated) of its machine's rows
+(``part<i>/genurl_init.npy``) into a
   ``DistEmbedding`` table (n x dim, held by the servers, each machine its own rows);
 - takes its share of the P_X edges (``dgl.distributed.edge_split``, local edges first) and, every
   epoch, visits them once in shuffled batches of ``batch_size / trainers`` edges, each batch's
@@ -19,6 +20,7 @@ The launcher sets ``DGL_ROLE``: a server process serves its machine's partition 
 At the end trainer 0 reads the table back, row block by row block, and writes it in the user's
 row order with the user's ids (:func:`genurl_graph.io.write_embeddings`).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,12 +51,22 @@ def read_settings(part_config) -> dict:
     try:
         return json.loads((folder / P.SETTINGS).read_text())
     except FileNotFoundError:
-        raise InputError(f"no {P.SETTINGS} beside the partition config: make it with `genurl partition`",
-                         part_config) from None
+        raise InputError(
+            f"no {P.SETTINGS} beside the partition config: make it with `genurl partition`",
+            part_config,
+        ) from None
 
 
-def embed(output, part_config=None, ip_config=None, epochs: int | None = None, seed: int | None = None,
-          lr: float | None = None, progress=None, log=None) -> dict | None:
+def embed(
+    output,
+    part_config=None,
+    ip_config=None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    lr: float | None = None,
+    progress=None,
+    log=None,
+) -> dict | None:
     """Run this process's part of a distributed GenURL embedding (see the module docstring).
 
     ``part_config`` / ``ip_config`` default to ``DGL_CONF_PATH`` / ``DGL_IP_CONFIG`` as the
@@ -63,8 +75,11 @@ def embed(output, part_config=None, ip_config=None, epochs: int | None = None, s
     t_entry = time.time()
     role = os.environ.get("DGL_ROLE")
     if role not in ("server", "client"):
-        raise InputError("embed-dist is one process of a DistDGL job: start it with DGL's launcher "
-                         "(tools/launch.py), which sets DGL_ROLE, DGL_IP_CONFIG, DGL_CONF_PATH (docs/distributed.md)")
+        raise InputError(
+            "embed-dist is one process of a DistDGL job: start it with DGL's launcher "
+            "(tools/launch.py), which sets DGL_ROLE, DGL_IP_CONFIG, DGL_CONF_PATH "
+            "(docs/distributed.md)"
+        )
     part_config = part_config or os.environ.get("DGL_CONF_PATH")
     ip_config = ip_config or os.environ.get("DGL_IP_CONFIG")
     if not part_config or not Path(part_config).is_file():
@@ -90,7 +105,9 @@ def embed(output, part_config=None, ip_config=None, epochs: int | None = None, s
     g = dgl.distributed.DistGraph(settings["graph_name"], part_config=str(part_config))
     n, dim = settings["num_nodes"], settings["dim"]
     if g.num_nodes() != n:
-        raise InputError(f"the partitions hold {g.num_nodes()} nodes, the settings {n}", part_config)
+        raise InputError(
+            f"the partitions hold {g.num_nodes()} nodes, the settings {n}", part_config
+        )
     _stage("graph")
     emb = dgl.distributed.DistEmbedding(n, dim, name=TABLE, init_func=_zeros)
     _stage("table")
@@ -103,18 +120,32 @@ def embed(output, part_config=None, ip_config=None, epochs: int | None = None, s
     dist.barrier()
     _stage("barrier")
     t_ready = time.time()
-    result = _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress if rank == 0 else None)
+    result = _train(
+        emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress if rank == 0 else None
+    )
     t_trained = time.time()
     written = _write(emb, output, part_config, n, dim) if rank == 0 else None
     dist.barrier()
     t_done = time.time()
     if rank != 0:
         return None
-    return {"nodes": n, "dim": dim, "trainers": world, "px_edges": settings["num_px_edges"],
-            "edges_per_trainer": int(len(u)), **result, "written": [str(w) for w in written],
-            "seconds": {"connect": t_connected - t_entry, "setup": t_ready - t_connected,
-                        "train": t_trained - t_ready, "write": t_done - t_trained},
-            "t_entry": t_entry, "t_done": t_done}
+    return {
+        "nodes": n,
+        "dim": dim,
+        "trainers": world,
+        "px_edges": settings["num_px_edges"],
+        "edges_per_trainer": int(len(u)),
+        **result,
+        "written": [str(w) for w in written],
+        "seconds": {
+            "connect": t_connected - t_entry,
+            "setup": t_ready - t_connected,
+            "train": t_trained - t_ready,
+            "write": t_done - t_trained,
+        },
+        "t_entry": t_entry,
+        "t_done": t_done,
+    }
 
 
 def _stage(what: str) -> None:
@@ -124,8 +155,12 @@ def _stage(what: str) -> None:
         import sys
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"[genurl {os.environ.get('RANK', '?')}] {what} {time.time():.2f} peak RSS {peak:.0f} MB",
-              file=sys.stderr, flush=True)
+        print(
+            f"[genurl {os.environ.get('RANK', '?')}] {what} {time.time():.2f} peak RSS {peak:.0f} "
+            f"MB",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _write_start(emb, g, folder: Path) -> None:
@@ -139,11 +174,15 @@ def _write_start(emb, g, folder: Path) -> None:
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     init = np.load(folder / f"part{part}" / P.INIT, mmap_mode="r")
     if init.shape[0] != hi - lo:
-        raise InputError(f"part{part}/{P.INIT} has {init.shape[0]} rows, the partition {hi - lo}", folder)
+        raise InputError(
+            f"part{part}/{P.INIT} has {init.shape[0]} rows, the partition {hi - lo}", folder
+        )
     share = np.array_split(np.arange(lo, hi), local_world)[local_rank]
     for block in np.array_split(share, max(1, math.ceil(len(share) / 65536))):
         if len(block):
-            emb._tensor[torch.from_numpy(block)] = torch.from_numpy(np.ascontiguousarray(init[block - lo]))
+            emb._tensor[torch.from_numpy(block)] = torch.from_numpy(
+                np.ascontiguousarray(init[block - lo])
+            )
 
 
 def _ranges(folder: Path):
@@ -191,7 +230,7 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
             ids, inv = torch.unique(torch.cat([s, d, drawn]), return_inverse=True)
             z = emb(ids)
             k = len(s)
-            loss = gkl_loss(z, inv[:k], inv[k:2 * k], w, inv[2 * k:], nu_e, negatives, backend)
+            loss = gkl_loss(z, inv[:k], inv[k : 2 * k], w, inv[2 * k :], nu_e, negatives, backend)
             # without it the table keeps every earlier batch's (rows, gradient) trace and the next
             # step sends and applies them again (averaged with the new ones)
             opt.zero_grad()
@@ -206,8 +245,13 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
         _stage(f"epoch {epoch + 1} loss {epoch_loss:.4f}")
         if progress is not None:
             progress(epoch + 1, epochs, epoch_loss)
-    return {"losses": losses, "epochs": epochs, "steps_per_epoch": steps, "batch_per_trainer": batch,
-            "backend": backend}
+    return {
+        "losses": losses,
+        "epochs": epochs,
+        "steps_per_epoch": steps,
+        "batch_per_trainer": batch,
+        "backend": backend,
+    }
 
 
 def read_ids(path) -> np.ndarray:
@@ -218,7 +262,11 @@ def read_ids(path) -> np.ndarray:
         ints = np.array([int(x) for x in lines], dtype=np.int64)
     except ValueError:
         return np.array(lines, dtype=object)
-    return ints if all(str(i) == x for i, x in zip(ints.tolist(), lines)) else np.array(lines, dtype=object)
+    return (
+        ints
+        if all(str(i) == x for i, x in zip(ints.tolist(), lines))
+        else np.array(lines, dtype=object)
+    )
 
 
 def _write(emb, output, part_config, n: int, dim: int):

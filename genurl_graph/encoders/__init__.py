@@ -5,6 +5,7 @@ Each encoder has ``prepare(data) -> inputs`` (done once, outside training) and
 ``forward(inputs) -> Z`` (n, dim). Inductive encoders embed new data by ``prepare`` on it; the
 table is transductive. :mod:`.spectral` holds the closed-form starts of free tables and layouts.
 """
+
 from __future__ import annotations
 
 from ..errors import InputError
@@ -30,9 +31,25 @@ def build_encoder(name: str, graph, dim: int, **kw):
         graph_encoders = sorted(set(REGISTRY) - {"cnn"} | set(PRESETS))
         raise InputError(f"unknown encoder {name!r}: choose from {', '.join(graph_encoders)}")
     if graph.features is None:
-        raise InputError(f"the {name!r} encoder needs node features; use 'table' for a graph without them")
+        raise InputError(
+            f"the {name!r} encoder needs node features; use 'table' for a graph without them"
+        )
     return REGISTRY[cls_name](graph.features.shape[1], dim, **{**preset, **kw})
 
 
-__all__ = ["CNN", "GCN", "MLP", "PRESETS", "Propagated", "REGISTRY", "Table", "build_encoder",
-           "encoder_config", "from_config", "propagate", "register", "spectral_init", "spectral_layout"]
+__all__ = [
+    "CNN",
+    "GCN",
+    "MLP",
+    "PRESETS",
+    "Propagated",
+    "REGISTRY",
+    "Table",
+    "build_encoder",
+    "encoder_config",
+    "from_config",
+    "propagate",
+    "register",
+    "spectral_init",
+    "spectral_layout",
+]

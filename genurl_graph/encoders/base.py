@@ -6,6 +6,7 @@ An encoder is an ``nn.Module`` with ``prepare(data) -> inputs`` (done once, outs
 constructor arguments that rebuild it; its weights travel in the state_dict) and
 ``reset_parameters()``. A new encoder is one file with a class decorated by :func:`register`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,11 +19,14 @@ REGISTRY: dict[str, type] = {}
 
 
 def register(name: str):
-    """Class decorator: make an encoder class buildable (and loadable from a model file) by ``name``."""
+    """Class decorator: make an encoder class buildable (and loadable from a model file) by
+    ``name``."""
+
     def deco(cls):
         cls.name = name
         REGISTRY[name] = cls
         return cls
+
     return deco
 
 
@@ -30,8 +34,10 @@ def encoder_config(encoder: nn.Module) -> dict:
     """``{"class": name, **constructor arguments}`` of a registered encoder."""
     name = getattr(type(encoder), "name", None)
     if REGISTRY.get(name) is not type(encoder) or not hasattr(encoder, "config"):
-        raise InputError(f"cannot save a {type(encoder).__name__} encoder: only registered encoders "
-                         f"({', '.join(sorted(REGISTRY))}) are saved")
+        raise InputError(
+            f"cannot save a {type(encoder).__name__} encoder: only registered encoders "
+            f"({', '.join(sorted(REGISTRY))}) are saved"
+        )
     return {"class": name, **encoder.config()}
 
 
@@ -59,11 +65,11 @@ def dense_features(graph) -> np.ndarray:
 
 
 def mlp_layers(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
-    """Linear layers of widths ``dims`` with PReLU between, after an input dropout when ``dropout``."""
+    """Linear layers of widths ``dims`` with PReLU between, after an input dropout when
+    ``dropout``."""
     layers = [nn.Dropout(dropout)] if dropout else []
     for i in range(len(dims) - 1):
         layers.append(nn.Linear(dims[i], dims[i + 1]))
         if i < len(dims) - 2:
             layers.append(nn.PReLU())
     return nn.Sequential(*layers)
-

@@ -4,6 +4,7 @@ after the first two) and a global average pool give the representation (``4 * wi
 features); a two-layer MLP projector maps it to the ``dim``-d embedding the loss sees.
 ``forward`` returns the projection, :meth:`CNN.features` the representation (what
 ``GenURL.transform`` returns and probes evaluate, as is usual in SSL)."""
+
 from __future__ import annotations
 
 import torch
@@ -14,7 +15,11 @@ from .base import register, reset_all
 
 
 def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
-    layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    layers = [
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
     return layers + ([nn.MaxPool2d(2)] if pool else [])
 
 
@@ -25,18 +30,33 @@ class CNN(nn.Module):
     def __init__(self, channels: int = 1, dim: int = 128, width: int = 32, proj_hidden: int = 512):
         super().__init__()
         self.channels, self.dim, self.width, self.proj_hidden = channels, dim, width, proj_hidden
-        self.backbone = nn.Sequential(*_block(channels, width, True), *_block(width, 2 * width, True),
-                                      *_block(2 * width, 4 * width, False), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.projector = nn.Sequential(nn.Linear(4 * width, proj_hidden), nn.BatchNorm1d(proj_hidden),
-                                       nn.ReLU(inplace=True), nn.Linear(proj_hidden, dim))
+        self.backbone = nn.Sequential(
+            *_block(channels, width, True),
+            *_block(width, 2 * width, True),
+            *_block(2 * width, 4 * width, False),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.projector = nn.Sequential(
+            nn.Linear(4 * width, proj_hidden),
+            nn.BatchNorm1d(proj_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(proj_hidden, dim),
+        )
         # input scaling, set by fit_norm and saved with the weights
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
-        self.register_buffer("value_scale", torch.ones(()))  # raw pixel value of 1.0 in [0, 1] units
+        self.register_buffer(
+            "value_scale", torch.ones(())
+        )  # raw pixel value of 1.0 in [0, 1] units
 
     def config(self) -> dict:
-        return {"channels": self.channels, "dim": self.dim, "width": self.width,
-                "proj_hidden": self.proj_hidden}
+        return {
+            "channels": self.channels,
+            "dim": self.dim,
+            "width": self.width,
+            "proj_hidden": self.proj_hidden,
+        }
 
     def reset_parameters(self):
         """New weights; the fitted input scaling (buffers) is kept."""
@@ -54,8 +74,10 @@ class CNN(nn.Module):
         if x.dim() == 3:
             x = x.unsqueeze(1)
         if x.dim() != 4 or x.shape[1] != self.channels:
-            raise InputError(f"expected (n, {self.channels}, H, W) images (this model was trained on "
-                             f"{self.channels}-channel images), got shape {tuple(x.shape)}")
+            raise InputError(
+                f"expected (n, {self.channels}, H, W) images (this model was trained on "
+                f"{self.channels}-channel images), got shape {tuple(x.shape)}"
+            )
         return x.to(self.value_scale.device) / self.value_scale
 
     def fit_norm(self, images) -> "CNN":

@@ -1,4 +1,5 @@
 """A GCN in plain torch (sparse products): runs without DGL and on CUDA."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,9 @@ def gcn_adjacency(adj: sp.spmatrix) -> torch.Tensor:
     A.eliminate_zeros()
     A = normalized_adjacency(A).tocoo()
     index = torch.from_numpy(np.vstack([A.row, A.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(index, torch.from_numpy(A.data.astype(np.float32)), A.shape,
-                                   check_invariants=True).coalesce()
+    return torch.sparse_coo_tensor(
+        index, torch.from_numpy(A.data.astype(np.float32)), A.shape, check_invariants=True
+    ).coalesce()
 
 
 @register("gcn")
@@ -61,7 +63,12 @@ class GCN(nn.Module):
         self.acts = nn.ModuleList(nn.PReLU() for _ in range(layers - 1))
 
     def config(self) -> dict:
-        return {"in_dim": self.in_dim, "dim": self.dim, "hidden": self.hidden, "layers": self.layers}
+        return {
+            "in_dim": self.in_dim,
+            "dim": self.dim,
+            "hidden": self.hidden,
+            "layers": self.layers,
+        }
 
     def reset_parameters(self):
         reset_all(self)

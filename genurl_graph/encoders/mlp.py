@@ -1,4 +1,5 @@
 """An MLP over features alone: inductive, no graph needed at inference (DR, KD students)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,20 +24,39 @@ class MLP(nn.Module):
 
     inductive = True
 
-    def __init__(self, in_dim: int, dim: int, hidden: int = 512, layers: int = 2, norm: str = "l1",
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        in_dim: int,
+        dim: int,
+        hidden: int = 512,
+        layers: int = 2,
+        norm: str = "l1",
+        dropout: float = 0.0,
+    ):
         super().__init__()
         if norm not in ("l1", "standard", "none"):
             raise InputError(f"unknown norm {norm!r}: l1, standard or none")
-        self.in_dim, self.dim, self.hidden, self.layers, self.norm = in_dim, dim, hidden, layers, norm
+        self.in_dim, self.dim, self.hidden, self.layers, self.norm = (
+            in_dim,
+            dim,
+            hidden,
+            layers,
+            norm,
+        )
         self.register_buffer("shift", torch.zeros(in_dim))
         self.register_buffer("scale", torch.ones(in_dim))
         self.dropout = dropout
         self.net = mlp_layers([in_dim] + [hidden] * (layers - 1) + [dim], dropout)
 
     def config(self) -> dict:
-        return {"in_dim": self.in_dim, "dim": self.dim, "hidden": self.hidden, "layers": self.layers,
-                "norm": self.norm, "dropout": self.dropout}
+        return {
+            "in_dim": self.in_dim,
+            "dim": self.dim,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "norm": self.norm,
+            "dropout": self.dropout,
+        }
 
     def reset_parameters(self):
         """New weights; the fitted input scaling (a buffer) is kept."""
@@ -55,8 +75,11 @@ class MLP(nn.Module):
         return self
 
     def prepare(self, data) -> torch.Tensor:
-        X = dense_features(data) if isinstance(data, Graph) else \
-            (data.toarray() if sp.issparse(data) else np.asarray(data))
+        X = (
+            dense_features(data)
+            if isinstance(data, Graph)
+            else (data.toarray() if sp.issparse(data) else np.asarray(data))
+        )
         X = X.astype(np.float32, copy=False)
         if X.ndim != 2 or X.shape[1] != self.in_dim:
             raise InputError(f"this MLP takes (n, {self.in_dim}) inputs, got shape {X.shape}")

@@ -1,5 +1,6 @@
 """Features propagated over the graph once (SGC / personalised PageRank), then an MLP: a
 decoupled GCN whose training costs an MLP's."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,16 +47,31 @@ class Propagated(nn.Module):
 
     inductive = True
 
-    def __init__(self, in_dim: int, dim: int, hops: int = 16, alpha: float = 0.1, hidden: int = 512,
-                 layers: int = 1, dropout: float = 0.5):
+    def __init__(
+        self,
+        in_dim: int,
+        dim: int,
+        hops: int = 16,
+        alpha: float = 0.1,
+        hidden: int = 512,
+        layers: int = 1,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         self.in_dim, self.dim, self.hops, self.alpha = in_dim, dim, hops, alpha
         self.hidden, self.layers, self.dropout = hidden, layers, dropout
         self.net = mlp_layers([in_dim] + [hidden] * (layers - 1) + [dim], dropout)
 
     def config(self) -> dict:
-        return {"in_dim": self.in_dim, "dim": self.dim, "hops": self.hops, "alpha": self.alpha,
-                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout}
+        return {
+            "in_dim": self.in_dim,
+            "dim": self.dim,
+            "hops": self.hops,
+            "alpha": self.alpha,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "dropout": self.dropout,
+        }
 
     def reset_parameters(self):
         reset_all(self.net)

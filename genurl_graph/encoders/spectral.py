@@ -5,6 +5,7 @@ The start is a closed form (no sampling noise, a few sparse products per dimensi
 embedding of graphs up to 50k nodes, and the GenURL engine refines it (the GKL loss over P_X's
 edges) on larger graphs or with ``epochs=N`` (:mod:`genurl_graph.tasks.ge`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ def factor_rows(Z: np.ndarray, dim: int) -> np.ndarray:
     return out
 
 
-def chebyshev_filter(adj: sp.spmatrix, Z: np.ndarray, order: int = 10, mu: float = 0.2,
-                     theta: float = 0.5) -> np.ndarray:
+def chebyshev_filter(
+    adj: sp.spmatrix, Z: np.ndarray, order: int = 10, mu: float = 0.2, theta: float = 0.5
+) -> np.ndarray:
     """ProNE's spectral propagation: Z filtered by g(L) = exp(-theta ((L - mu I)^2 - 1) / 2)
     (a Gaussian band-pass around eigenvalue ``mu`` of the random-walk Laplacian
     L = I - D^-1 (A + I)), expanded in ``order`` Chebyshev terms with modified Bessel
@@ -54,8 +56,15 @@ def chebyshev_filter(adj: sp.spmatrix, Z: np.ndarray, order: int = 10, mu: float
     return (A @ (Z - conv)).astype(np.float32)
 
 
-def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0,
-                     order: int = 10, mu: float = 0.0) -> np.ndarray:
+def propagated_start(
+    M: sp.spmatrix,
+    adj: sp.spmatrix,
+    dim: int,
+    seed: int = 0,
+    radius: float = 2.0,
+    order: int = 10,
+    mu: float = 0.0,
+) -> np.ndarray:
     """The table's start for a structure-only graph: the rank-``dim`` factors U sqrt(S) of the
     similarity ``M`` (randomized SVD), spectrally propagated over ``adj``
     (:func:`chebyshev_filter`), re-factorised, and each row scaled to norm ``radius``. With
@@ -63,9 +72,9 @@ def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, 
 
     ``mu = 0`` centres the filter on the smoothest eigenvectors (a low-pass) rather than ProNE's
     0.2: macro-F1 / auROC PPI 0.2033 / 0.7142 against 0.2003 / 0.7123, BlogCatalog 0.2505 /
-    0.7690 against 0.2474 / 0.7677, DBLP 0.0583 / 0.7236 against 0.0581 / 0.7232 (docs/structure.md)."""
+    0.7690 against 0.2474 / 0.7677, DBLP 0.0583 / 0.7236 against 0.0581 / 0.7232
+    (docs/structure.md)."""
     from threadpoolctl import threadpool_limits
-
 
     # one BLAS thread: the dense steps are small (n x (dim + 10) blocks) and the sparse products
     # single-threaded anyway; OpenBLAS's threads made them 10x slower on a busy 2-core machine
@@ -74,7 +83,9 @@ def propagated_start(M: sp.spmatrix, adj: sp.spmatrix, dim: int, seed: int = 0, 
         Z = spectral_init(M, dim, seed, radius=1.0)
         if order > 1:
             Z = factor_rows(chebyshev_filter(adj, Z, order, mu=mu), dim)
-    return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return (radius * Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)).astype(
+        np.float32
+    )
 
 
 def spectral_init(M: sp.spmatrix, dim: int, seed: int = 0, radius: float = 2.0) -> np.ndarray:
@@ -120,8 +131,10 @@ def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0
             raise ValueError("too few points")
         v0 = rng.random(n)
         vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
-        Z = vecs[:, np.argsort(-vals)[1:dim + 1]]
-    except Exception:  # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
+        Z = vecs[:, np.argsort(-vals)[1 : dim + 1]]
+    except (
+        Exception
+    ):  # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
         Z = rng.uniform(-1, 1, size=(n, dim))
     Z = Z / max(np.abs(Z).max(), 1e-12) * scale
     return (Z + rng.normal(scale=1e-4 * scale, size=Z.shape)).astype(np.float32)

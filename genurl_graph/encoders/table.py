@@ -1,4 +1,5 @@
 """A free embedding table: one row per node (graphs without features, layouts); transductive."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ class Table(nn.Module):
 
     inductive = False
 
-    def __init__(self, num_nodes: int, dim: int, init_scale: float = 1.0, init: np.ndarray | None = None):
+    def __init__(
+        self, num_nodes: int, dim: int, init_scale: float = 1.0, init: np.ndarray | None = None
+    ):
         super().__init__()
         self.num_nodes, self.dim, self.init_scale = num_nodes, dim, init_scale
         self.weight = nn.Parameter(torch.empty(num_nodes, dim))

@@ -20,6 +20,7 @@ scaled to the n points: the neighbours' own share of Z_i gives the short-range r
 (p_ij - Q_ij on each edge, as t-SNE's gradient) that a small pool alone misses, so clusters do
 not collapse into islands.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,9 +42,18 @@ def log_one_minus(logq: torch.Tensor) -> torch.Tensor:
     return torch.log(torch.clamp(-torch.expm1(logq), min=_EPS))
 
 
-def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Tensor,
-             pool: torch.Tensor, nu: float, negatives: float = 5.0, backend: str = "auto",
-             form: str = "fuzzy", attraction: float = 1.0) -> torch.Tensor:
+def gkl_loss(
+    z: torch.Tensor,
+    src: torch.Tensor,
+    dst: torch.Tensor,
+    p: torch.Tensor,
+    pool: torch.Tensor,
+    nu: float,
+    negatives: float = 5.0,
+    backend: str = "auto",
+    form: str = "fuzzy",
+    attraction: float = 1.0,
+) -> torch.Tensor:
     """Mean fuzzy cross-entropy per P_X edge: pull over (src, dst, p); push of each edge's
     source from the uniformly drawn nodes ``pool``, weighted ``negatives`` per edge (per unit
     of P with ``form="sampled"``). ``attraction`` multiplies the pull's P alone (t-SNE's early
@@ -51,7 +61,9 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     if form not in FORMS:
         raise ValueError(f"unknown loss form {form!r}: {', '.join(FORMS)}")
     if form == "normalized" and z.shape[1] <= FUSED_MAX_DIM:
-        return _NormalizedLoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
+        return _NormalizedLoss.apply(
+            z, src, dst, p, pool, float(nu), float(negatives), float(attraction)
+        )
     if form == "normalized":
         return _normalized(z, src, dst, p, pool, nu, negatives, backend, attraction)
     if form == "sne" and z.shape[1] <= FUSED_MAX_DIM:
@@ -59,14 +71,20 @@ def gkl_loss(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, p: torch.Ten
     if form == "sne":
         return _sne(z, src, dst, p, pool, nu, negatives, backend, attraction)
     if form == "sampled" and z.shape[1] <= FUSED_MAX_DIM:
-        return _SampledLoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
+        return _SampledLoss.apply(
+            z, src, dst, p, pool, float(nu), float(negatives), float(attraction)
+        )
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
-    pull = (-(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()) * attraction
+    pull = (
+        -(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()
+    ) * attraction
     loss = pull
     if negatives > 0 and len(pool):
         counts = torch.bincount(src, minlength=z.shape[0])
         sources = counts.nonzero().squeeze(1)
-        counts = (torch.bincount(src, weights=p, minlength=z.shape[0]) if form == "sampled" else counts)[sources]
+        counts = (
+            torch.bincount(src, weights=p, minlength=z.shape[0]) if form == "sampled" else counts
+        )[sources]
         push_rows = -log_one_minus(log_q(block_sqdist(z[sources], z[pool]), nu)).mean(1)
         loss = loss + negatives * (counts.to(push_rows.dtype) * push_rows).sum()
     return loss / max(len(src), 1)
@@ -144,7 +162,8 @@ class _SampledLoss(_ClosedForm):
     """The ``sampled`` form with its gradient in closed form, computed in the forward pass:
     about a third of the tensor passes that autograd needs (small layouts are bound by them).
 
-    d/d d2 of the pull -p log q: p c / (nu + d2); of the push -log(1 - q): -q c / ((nu + d2)(1 - q)),
+    d/d d2 of the pull -p log q: p c / (nu + d2); of the push -log(1 - q): -q c / ((nu + d2)(1 -
+    q)),
     with c = (nu + 1) / 2 and d d2 / d z_i = 2 (z_i - z_j). Agrees with autograd on the
     unfused expression (tests/test_engine.py).
     """
@@ -224,7 +243,8 @@ def decorrelation(z: torch.Tensor) -> torch.Tensor:
 class _SNELoss(_ClosedForm):
     """The ``sne`` form with its gradient in closed form (as :class:`_SampledLoss`).
 
-    With r_i = negatives mass_i / Z_i: an edge's d/d d2 is (attraction p_ij - r_i q_ij) c / (nu + d2)
+    With r_i = negatives mass_i / Z_i: an edge's d/d d2 is (attraction p_ij - r_i q_ij) c / (nu +
+    d2)
     (t-SNE's p - q: the pull stops where Q matches P), a pool pair's -r_i (n / |pool|) q_ik c /
     (nu + d2_ik). For nu = 1, q = 1 / (1 + d2) needs no exp or log over the block. Agrees with
     autograd on :func:`_sne` (tests/test_engine.py).
@@ -270,8 +290,14 @@ class _SNELoss(_ClosedForm):
         return loss / n_edges
 
 
-def nu_schedule(nu_start: float, nu_end: float | None, epoch: int, epochs: int,
-                begin: float = 0.1, end: float = 0.8) -> float:
+def nu_schedule(
+    nu_start: float,
+    nu_end: float | None,
+    epoch: int,
+    epochs: int,
+    begin: float = 0.1,
+    end: float = 0.8,
+) -> float:
     """nu_Z at ``epoch``: constant, or raised geometrically from start to end between the
     ``begin`` and ``end`` fractions of training (the DMT code's schedule)."""
     if nu_end is None or nu_end == nu_start:

@@ -7,6 +7,7 @@ graph per batch. *Hooks* run at the start of every epoch and may change P_X (the
 refresh of ``refine``, :func:`~genurl_graph.similarity.dynamic.refresh_hook`); a hook that
 returns True restarts the plateau test, since losses under a new P_X are not comparable.
 """
+
 from __future__ import annotations
 
 import time
@@ -105,11 +106,20 @@ class EdgeStream:
     epoch shuffles the edges into batches; the push pool is drawn uniformly, or in proportion to
     ``negative_weights`` (n,) when given. :meth:`set_edges` replaces P_X (a refresh)."""
 
-    def __init__(self, inputs, edges, num_nodes: int, negative_weights: np.ndarray | None = None,
-                 device="cpu"):
+    def __init__(
+        self,
+        inputs,
+        edges,
+        num_nodes: int,
+        negative_weights: np.ndarray | None = None,
+        device="cpu",
+    ):
         self.inputs, self.num_nodes, self.device = inputs, num_nodes, torch.device(device)
-        self.neg_w = (None if negative_weights is None
-                      else torch.as_tensor(negative_weights, dtype=torch.float32, device=self.device))
+        self.neg_w = (
+            None
+            if negative_weights is None
+            else torch.as_tensor(negative_weights, dtype=torch.float32, device=self.device)
+        )
         self.set_edges(edges)
 
     def set_edges(self, edges) -> None:
@@ -119,12 +129,16 @@ class EdgeStream:
         src, dst, p = self.edges
         n_edges = len(src)
         batch = n_edges if not config.batch_size else min(config.batch_size, n_edges)
-        order = torch.randperm(n_edges, generator=gen, device=self.device) if batch < n_edges else None
+        order = (
+            torch.randperm(n_edges, generator=gen, device=self.device) if batch < n_edges else None
+        )
         for lo in range(0, n_edges, batch):
-            idx = order[lo:lo + batch] if order is not None else slice(None)
-            pool = (torch.randint(0, self.num_nodes, (config.pool,), generator=gen, device=self.device)
-                    if self.neg_w is None
-                    else torch.multinomial(self.neg_w, config.pool, replacement=True, generator=gen))
+            idx = order[lo : lo + batch] if order is not None else slice(None)
+            pool = (
+                torch.randint(0, self.num_nodes, (config.pool,), generator=gen, device=self.device)
+                if self.neg_w is None
+                else torch.multinomial(self.neg_w, config.pool, replacement=True, generator=gen)
+            )
             yield self.inputs, src[idx], dst[idx], p[idx], pool
 
 
@@ -134,14 +148,24 @@ class Trainer:
     ``Trainer(config)`` or ``Trainer(epochs=..., lr=...)`` (fields of :class:`TrainConfig`);
     all randomness comes from ``seed``."""
 
-    def __init__(self, config: TrainConfig | None = None, *, seed: int = 0, device: str = "cpu",
-                 backend: str = "auto", progress: ProgressFn | None = None, **settings):
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        seed: int = 0,
+        device: str = "cpu",
+        backend: str = "auto",
+        progress: ProgressFn | None = None,
+        **settings,
+    ):
         self.config = replace(config or TrainConfig(), **settings)
         if self.config.epochs < 1:
             raise ValueError("epochs must be at least 1")
         self.seed, self.device, self.backend, self.progress = seed, device, backend, progress
 
-    def fit(self, encoder: torch.nn.Module, stream: Stream, hooks: Sequence[Hook] = ()) -> TrainResult:
+    def fit(
+        self, encoder: torch.nn.Module, stream: Stream, hooks: Sequence[Hook] = ()
+    ) -> TrainResult:
         """Train ``encoder`` on ``stream``'s batches; ``hooks(epoch, encoder)`` run at the start
         of every epoch (True: P_X changed)."""
         cfg = self.config
@@ -149,10 +173,16 @@ class Trainer:
         backend = resolve_backend(self.backend, device)  # an unknown or unavailable one fails here
         gen = torch.Generator(device=device).manual_seed(self.seed)
         params = [prm for prm in encoder.parameters() if prm.requires_grad]
-        opt = (torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.optimizer == "adam"
-               else torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay))
-        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / cfg.epochs, 0.0))
-                 if cfg.lr_decay else None)
+        opt = (
+            torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            if cfg.optimizer == "adam"
+            else torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        )
+        sched = (
+            torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / cfg.epochs, 0.0))
+            if cfg.lr_decay
+            else None
+        )
         result = TrainResult()
         best, since_best = float("inf"), 0
         start = time.perf_counter()
@@ -185,9 +215,11 @@ class Trainer:
                 sched.step()
             epoch_loss = total / max(count, 1)
             if not np.isfinite(epoch_loss):
-                raise TrainingDiverged(f"training diverged: the loss became {epoch_loss} at epoch {epoch + 1}; "
-                                       "badly scaled inputs (standardise them) or too high a learning rate "
-                                       "(GenURL(lr=...)) do this")
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {epoch_loss} at epoch {epoch + 1}; "
+                    "badly scaled inputs (standardise them) or too high a learning rate "
+                    "(GenURL(lr=...)) do this"
+                )
             result.losses.append(epoch_loss)
             if self.progress is not None:
                 self.progress(epoch + 1, cfg.epochs, epoch_loss)
@@ -195,7 +227,12 @@ class Trainer:
                 best, since_best = epoch_loss, 0
             else:
                 since_best += 1
-                if cfg.patience and since_best >= cfg.patience and cfg.nu_end is None and not cfg.lr_decay:
+                if (
+                    cfg.patience
+                    and since_best >= cfg.patience
+                    and cfg.nu_end is None
+                    and not cfg.lr_decay
+                ):
                     result.stopped_early = True
                     break
         encoder.eval()

@@ -6,6 +6,7 @@ correlation of pairwise distances. Above ``sample`` points, the rank-based measu
 averaged over a random sample of query points (each still ranked against all n points), so
 memory stays O(chunk * n).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def _neighbour_ranks(X, Z, queries: np.ndarray, k: int, chunk: int = 512):
     n = X.shape[0]
     out = {"nx": [], "nz": [], "rank_x_of_nz": [], "rank_z_of_nx": []}
     for lo in range(0, len(queries), chunk):
-        q = queries[lo:lo + chunk]
+        q = queries[lo : lo + chunk]
         rows = np.arange(len(q))
         dx, dz = _sqdist(X[q], X), _sqdist(Z[q], Z)
         dx[rows, q] = np.inf
@@ -48,8 +49,16 @@ def _neighbour_ranks(X, Z, queries: np.ndarray, k: int, chunk: int = 512):
     return {key: np.concatenate(v) for key, v in out.items()}
 
 
-def dr_metrics(X, Z, labels=None, k: int = 10, sample: int = 5000, triplets: int = 100_000,
-               pairs: int = 100_000, seed: int = 0) -> dict:
+def dr_metrics(
+    X,
+    Z,
+    labels=None,
+    k: int = 10,
+    sample: int = 5000,
+    triplets: int = 100_000,
+    pairs: int = 100_000,
+    seed: int = 0,
+) -> dict:
     """All DR measures at ``k`` as a dict of floats (``knn_accuracy`` only with ``labels``)."""
     X, Z = _dense(X), _dense(Z)
     n = X.shape[0]
@@ -83,6 +92,7 @@ def dr_metrics(X, Z, labels=None, k: int = 10, sample: int = 5000, triplets: int
     keep = a != b
     from scipy.stats import spearmanr
 
-    out["distance_spearman"] = float(spearmanr(((X[a] - X[b]) ** 2).sum(1)[keep],
-                                               ((Z[a] - Z[b]) ** 2).sum(1)[keep]).statistic)
+    out["distance_spearman"] = float(
+        spearmanr(((X[a] - X[b]) ** 2).sum(1)[keep], ((Z[a] - Z[b]) ** 2).sum(1)[keep]).statistic
+    )
     return out

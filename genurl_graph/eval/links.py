@@ -4,6 +4,7 @@ Metrics: AUC and AP (scikit-learn) and Hits@K by ``ogb.linkproppred.Evaluator``.
 is the embedding similarity: -||z_u - z_v||^2 (what Q_Z ranks by), the dot product or the cosine,
 whichever does best on the validation pairs.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -43,8 +44,10 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.1, seed: int = 
     ``{"val": (pos, neg), "test": (pos, neg)}``, each an (m, 2) array of node pairs.
     """
     if not (0 <= val < 1 and 0 < test < 1 and val + test < 1):
-        raise InputError(f"held-out fractions must satisfy 0 <= val, 0 < test, val + test < 1; got val {val:g}, "
-                         f"test {test:g}")
+        raise InputError(
+            f"held-out fractions must satisfy 0 <= val, 0 < test, val + test < 1; got val {val:g}, "
+            f"test {test:g}"
+        )
     rng = np.random.default_rng(seed)
     sym = graph.symmetric()
     upper = sp.triu(sym, k=1).tocoo()
@@ -53,18 +56,31 @@ def split_edges(graph: Graph, val: float = 0.05, test: float = 0.1, seed: int = 
     n_val, n_test = int(round(val * len(pairs))), int(round(test * len(pairs)))
     n = sym.shape[0]
     if n_test < 1 or (val > 0 and n_val < 1) or len(pairs) - n_val - n_test < 1:
-        raise InputError(f"{len(pairs)} edges are too few to hold out {val:g} and {test:g} of them (each part "
-                         "needs at least one edge, and training one more)", graph.source)
+        raise InputError(
+            f"{len(pairs)} edges are too few to hold out {val:g} and {test:g} of them (each part "
+            "needs at least one edge, and training one more)",
+            graph.source,
+        )
     if n * (n - 1) // 2 - len(pairs) < n_val + n_test:
-        raise InputError(f"the graph is too dense: {n * (n - 1) // 2 - len(pairs)} node pairs are not edges, "
-                         f"{n_val + n_test} are needed as negatives", graph.source)
-    val_pos, test_pos = pairs[perm[:n_val]], pairs[perm[n_val:n_val + n_test]]
-    train = pairs[perm[n_val + n_test:]]
+        raise InputError(
+            f"the graph is too dense: {n * (n - 1) // 2 - len(pairs)} node pairs are not edges, "
+            f"{n_val + n_test} are needed as negatives",
+            graph.source,
+        )
+    val_pos, test_pos = pairs[perm[:n_val]], pairs[perm[n_val : n_val + n_test]]
+    train = pairs[perm[n_val + n_test :]]
     neg = _sample_non_edges(sym, n_val + n_test, rng)
     w = np.asarray(sym[train[:, 0], train[:, 1]]).ravel()
-    adj = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([train[:, 0], train[:, 1]]),
-                                                   np.concatenate([train[:, 1], train[:, 0]]))),
-                        shape=sym.shape).tocsr()
+    adj = sp.coo_matrix(
+        (
+            np.concatenate([w, w]),
+            (
+                np.concatenate([train[:, 0], train[:, 1]]),
+                np.concatenate([train[:, 1], train[:, 0]]),
+            ),
+        ),
+        shape=sym.shape,
+    ).tocsr()
     train_graph = Graph(adj, graph.ids, graph.features, False, graph.source)
     return train_graph, {"val": (val_pos, neg[:n_val]), "test": (test_pos, neg[n_val:])}
 
@@ -76,7 +92,9 @@ def score_pairs(Z: np.ndarray, pairs: np.ndarray, how: str) -> np.ndarray:
     if how == "dot":
         return (a * b).sum(1)
     if how == "cosine":
-        return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+        return (a * b).sum(1) / np.maximum(
+            np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12
+        )
     raise ValueError(f"unknown score {how!r}: choose from {', '.join(SCORES)}")
 
 
@@ -95,14 +113,23 @@ def link_metrics(pos: np.ndarray, neg: np.ndarray, hits_at=(10, 50, 100)) -> dic
     evaluator = Evaluator(name="ogbl-collab")
     for k in hits_at:
         evaluator.K = k
-        res = evaluator.eval({"y_pred_pos": torch.as_tensor(pos, dtype=torch.float64),
-                              "y_pred_neg": torch.as_tensor(neg, dtype=torch.float64)})
+        res = evaluator.eval(
+            {
+                "y_pred_pos": torch.as_tensor(pos, dtype=torch.float64),
+                "y_pred_neg": torch.as_tensor(neg, dtype=torch.float64),
+            }
+        )
         out[f"hits@{k}"] = float(res[f"hits@{k}"])
     return out
 
 
-def evaluate_links(graph: Graph, embed: Callable[[Graph, int], np.ndarray], seeds: int = 1,
-                   val: float = 0.05, test: float = 0.1) -> dict:
+def evaluate_links(
+    graph: Graph,
+    embed: Callable[[Graph, int], np.ndarray],
+    seeds: int = 1,
+    val: float = 0.05,
+    test: float = 0.1,
+) -> dict:
     """Split, embed the training graph with ``embed(train_graph, seed)``, score; over ``seeds``."""
     if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
         raise InputError(f"seeds must be at least 1, got {seeds!r}")
@@ -112,12 +139,32 @@ def evaluate_links(graph: Graph, embed: Callable[[Graph, int], np.ndarray], seed
         Z = embed(train_graph, seed)
         if not np.isfinite(Z).all():
             raise InputError("the embedding of the training graph contains NaN or inf")
-        best = SCORES[0] if not len(held["val"][0]) else max(SCORES, key=lambda how: link_metrics(score_pairs(Z, held["val"][0], how),
-                                                        score_pairs(Z, held["val"][1], how), ())["auc"])
-        result = link_metrics(score_pairs(Z, held["test"][0], best), score_pairs(Z, held["test"][1], best))
+        best = (
+            SCORES[0]
+            if not len(held["val"][0])
+            else max(
+                SCORES,
+                key=lambda how: link_metrics(
+                    score_pairs(Z, held["val"][0], how), score_pairs(Z, held["val"][1], how), ()
+                )["auc"],
+            )
+        )
+        result = link_metrics(
+            score_pairs(Z, held["test"][0], best), score_pairs(Z, held["test"][1], best)
+        )
         result["score"] = best
         runs.append(result)
-    metrics = {m: {"mean": float(np.mean([r[m] for r in runs])), "std": float(np.std([r[m] for r in runs]))}
-               for m in runs[0] if m != "score"}
-    return {"split": f"{1 - val - test:g}/{val:g}/{test:g}", "seeds": seeds, "metrics": metrics,
-            "runs": runs}
+    metrics = {
+        m: {
+            "mean": float(np.mean([r[m] for r in runs])),
+            "std": float(np.std([r[m] for r in runs])),
+        }
+        for m in runs[0]
+        if m != "score"
+    }
+    return {
+        "split": f"{1 - val - test:g}/{val:g}/{test:g}",
+        "seeds": seeds,
+        "metrics": metrics,
+        "runs": runs,
+    }

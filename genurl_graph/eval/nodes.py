@@ -5,6 +5,7 @@ one-vs-rest, each node predicted its true number of top-scoring labels (DeepWalk
 macro/micro-F1 and the mean auROC over labels. The regularisation C is chosen on the validation
 nodes only. The public split is used when given; otherwise stratified random splits, one per seed.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -43,17 +44,21 @@ def _fit_predict(Z, y, train, evaluate, C, multilabel, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(Z[train], y[train])
-    return {name: clf.decision_function(Z[idx]) if multilabel else clf.predict(Z[idx])
-            for name, idx in evaluate.items()}
+    return {
+        name: clf.decision_function(Z[idx]) if multilabel else clf.predict(Z[idx])
+        for name, idx in evaluate.items()
+    }
 
 
 def _scores(y_true, out, multilabel) -> dict:
     from sklearn.metrics import f1_score, roc_auc_score
 
     if not multilabel:
-        return {"accuracy": float((out == y_true).mean()),
-                "macro_f1": float(f1_score(y_true, out, average="macro")),
-                "micro_f1": float(f1_score(y_true, out, average="micro"))}
+        return {
+            "accuracy": float((out == y_true).mean()),
+            "macro_f1": float(f1_score(y_true, out, average="macro")),
+            "micro_f1": float(f1_score(y_true, out, average="micro")),
+        }
     # each node gets as many labels as it truly has, the top-scoring ones
     k = y_true.sum(1)
     ranks = np.argsort(-out, axis=1)
@@ -63,9 +68,11 @@ def _scores(y_true, out, multilabel) -> dict:
         pred[rows, ranks[rows, j]] = 1
     present = (y_true.sum(0) > 0) & (y_true.sum(0) < len(y_true))
     auroc = [roc_auc_score(y_true[:, c], out[:, c]) for c in np.flatnonzero(present)]
-    return {"macro_f1": float(f1_score(y_true, pred, average="macro", zero_division=0)),
-            "micro_f1": float(f1_score(y_true, pred, average="micro", zero_division=0)),
-            "auroc": float(np.mean(auroc))}
+    return {
+        "macro_f1": float(f1_score(y_true, pred, average="macro", zero_division=0)),
+        "micro_f1": float(f1_score(y_true, pred, average="micro", zero_division=0)),
+        "auroc": float(np.mean(auroc)),
+    }
 
 
 def _check_probe(Z, y, split, seeds, train_ratio, val_ratio) -> None:
@@ -77,14 +84,18 @@ def _check_probe(Z, y, split, seeds, train_ratio, val_ratio) -> None:
     if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
         raise InputError(f"seeds must be at least 1, got {seeds!r}")
     if y.ndim == 1 and len(np.unique(y)) < 2:
-        raise InputError(f"the labels hold one class only ({len(y)} nodes): a probe needs at least two")
+        raise InputError(
+            f"the labels hold one class only ({len(y)} nodes): a probe needs at least two"
+        )
     if y.ndim == 2 and (y.sum(0) > 0).sum() < 2:
         raise InputError("the labels hold one class only: a probe needs at least two")
     if split is None:
         if not 0 < train_ratio < 1:
             raise InputError(f"the train ratio must be in (0, 1), got {train_ratio:g}")
         if not 0 <= val_ratio < 1 or train_ratio + val_ratio >= 1:
-            raise InputError(f"train ratio {train_ratio:g} + validation ratio {val_ratio:g} leave no test nodes")
+            raise InputError(
+                f"train ratio {train_ratio:g} + validation ratio {val_ratio:g} leave no test nodes"
+            )
         return
     parts = {k: np.asarray(split[k], dtype=np.int64) for k in ("train", "val", "test")}
     for k, idx in parts.items():
@@ -97,11 +108,20 @@ def _check_probe(Z, y, split, seeds, train_ratio, val_ratio) -> None:
     for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
         both = np.intersect1d(parts[a], parts[b])
         if len(both):
-            raise InputError(f"the split's {a} and {b} parts share {len(both)} nodes: they must be disjoint")
+            raise InputError(
+                f"the split's {a} and {b} parts share {len(both)} nodes: they must be disjoint"
+            )
 
 
-def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds: int = 5,
-                 train_ratio: float = 0.5, val_ratio: float = 0.1, Cs=DEFAULT_CS) -> dict:
+def linear_probe(
+    Z: np.ndarray,
+    y: np.ndarray,
+    split: dict | None = None,
+    seeds: int = 5,
+    train_ratio: float = 0.5,
+    val_ratio: float = 0.1,
+    Cs=DEFAULT_CS,
+) -> dict:
     """Probe ``Z`` (n, d) with labels ``y`` ((n,) class ids, or (n, c) multi-hot) over ``seeds``.
 
     ``split`` maps train/val/test to row positions (the public split); without it each seed
@@ -123,8 +143,10 @@ def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds:
         else:
             train, val, test = _random_split(y, train_ratio, val_ratio, rng)
         if len(test) == 0:
-            raise InputError(f"no test nodes: {len(y)} labelled nodes are too few for a "
-                             f"{train_ratio:g}/{val_ratio:g}/rest split")
+            raise InputError(
+                f"no test nodes: {len(y)} labelled nodes are too few for a "
+                f"{train_ratio:g}/{val_ratio:g}/rest split"
+            )
         if len(np.unique(y[train] if y.ndim == 1 else y[train].argmax(1))) < 2 and not multilabel:
             raise InputError("the training nodes hold one class only: a probe needs at least two")
         if C_fixed is None and len(val) == 0:
@@ -144,8 +166,18 @@ def linear_probe(Z: np.ndarray, y: np.ndarray, split: dict | None = None, seeds:
             # lbfgs on a fixed split is deterministic: further seeds would repeat this run
             runs = runs * seeds
             break
-    metrics = {m: {"mean": float(np.mean([r[m] for r in runs])), "std": float(np.std([r[m] for r in runs]))}
-               for m in runs[0]}
-    return {"task": "multilabel" if multilabel else "multiclass", "split": "public" if split else
-            f"random {train_ratio:g}/{val_ratio:g}/rest", "seeds": seeds, "C": C_fixed,
-            "metrics": metrics, "runs": runs}
+    metrics = {
+        m: {
+            "mean": float(np.mean([r[m] for r in runs])),
+            "std": float(np.std([r[m] for r in runs])),
+        }
+        for m in runs[0]
+    }
+    return {
+        "task": "multilabel" if multilabel else "multiclass",
+        "split": "public" if split else f"random {train_ratio:g}/{val_ratio:g}/rest",
+        "seeds": seeds,
+        "C": C_fixed,
+        "metrics": metrics,
+        "runs": runs,
+    }

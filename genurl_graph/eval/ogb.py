@@ -8,6 +8,7 @@ for ogbn-proteins). Link sets: each held-out pair scored by embedding similarity
 OGB's positive and negative valid and test edges (Hits@50 for ogbl-collab, Hits@20 for ogbl-ddi,
 MRR for ogbl-citation2, ...).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,9 @@ def _evaluator(data):
     from ..datasets import import_ogb
 
     kind = "nodeproppred" if data.task == "nodes" else "linkproppred"
-    return import_ogb(f"ogb.{kind}").Evaluator(name=data.name), f"ogb.{kind}.Evaluator({data.name!r})"
+    return import_ogb(f"ogb.{kind}").Evaluator(
+        name=data.name
+    ), f"ogb.{kind}.Evaluator({data.name!r})"
 
 
 def _node_eval(evaluator, metric, y, out):
@@ -44,8 +47,10 @@ def _pairs(part: dict):
         negs = np.stack([np.repeat(src[:, None], neg.shape[1], 1), neg], -1)
         return np.stack([src, dst], 1), negs
     if "edge_neg" not in part:
-        raise InputError("OGB's split has no negative edges for this part (keys: "
-                         f"{', '.join(part)}); its evaluator needs them")
+        raise InputError(
+            "OGB's split has no negative edges for this part (keys: "
+            f"{', '.join(part)}); its evaluator needs them"
+        )
     return part["edge"], part["edge_neg"]
 
 
@@ -60,14 +65,24 @@ def ogb_evaluate(Z: np.ndarray, data) -> dict:
     Returns the project's result dict: ``metrics`` holds ``valid_<metric>`` and ``test_<metric>``
     (mean and std; one run, so std 0), plus the evaluator, the metric and the chosen C or score."""
     if data.metric is None:
-        raise InputError(f"{data.name} is not an OGB data set: evaluate it with linear_probe or evaluate_links")
+        raise InputError(
+            f"{data.name} is not an OGB data set: evaluate it with linear_probe or evaluate_links"
+        )
     Z = np.asarray(Z)
     if Z.ndim != 2 or len(Z) != data.graph.num_nodes:
-        raise InputError(f"{data.name} has {data.graph.num_nodes} nodes; the embedding has shape {Z.shape}")
+        raise InputError(
+            f"{data.name} has {data.graph.num_nodes} nodes; the embedding has shape {Z.shape}"
+        )
     evaluator, which = _evaluator(data)
     metric = data.metric
-    result = {"dataset": data.name, "task": data.task, "evaluator": which, "metric": metric,
-              "split": "ogb official", "seeds": 1}
+    result = {
+        "dataset": data.name,
+        "task": data.task,
+        "evaluator": which,
+        "metric": metric,
+        "split": "ogb official",
+        "seeds": 1,
+    }
     if data.task == "nodes":
         Zn, y = _normalise(Z), np.asarray(data.labels)
         multilabel = y.ndim == 2
@@ -79,14 +94,28 @@ def ogb_evaluate(Z: np.ndarray, data) -> dict:
             if best is None or score > best[0]:
                 best = (score, C)
         out = _fit_predict(Zn, y, train, {"valid": val, "test": test}, best[1], multilabel, 0)
-        values = {part: _node_eval(evaluator, metric, y[idx], out[part]) for part, idx in (("valid", val), ("test", test))}
+        values = {
+            part: _node_eval(evaluator, metric, y[idx], out[part])
+            for part, idx in (("valid", val), ("test", test))
+        }
         result["C"] = best[1]
     else:
         val_pos, val_neg = _pairs(data.split["val"])
         test_pos, test_neg = _pairs(data.split["test"])
-        how = max(SCORES, key=lambda h: _link_eval(evaluator, metric, _scores(Z, val_pos, h), _scores(Z, val_neg, h)))
-        values = {"valid": _link_eval(evaluator, metric, _scores(Z, val_pos, how), _scores(Z, val_neg, how)),
-                  "test": _link_eval(evaluator, metric, _scores(Z, test_pos, how), _scores(Z, test_neg, how))}
+        how = max(
+            SCORES,
+            key=lambda h: _link_eval(
+                evaluator, metric, _scores(Z, val_pos, h), _scores(Z, val_neg, h)
+            ),
+        )
+        values = {
+            "valid": _link_eval(
+                evaluator, metric, _scores(Z, val_pos, how), _scores(Z, val_neg, how)
+            ),
+            "test": _link_eval(
+                evaluator, metric, _scores(Z, test_pos, how), _scores(Z, test_neg, how)
+            ),
+        }
         result["score"] = how
     result["metrics"] = {f"{part}_{metric}": {"mean": v, "std": 0.0} for part, v in values.items()}
     return result

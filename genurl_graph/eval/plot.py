@@ -5,6 +5,7 @@ scatter coloured by label (matplotlib, off-screen).
 first reduced by ``GenURL(task="dr", dim=2)``; class labels get one colour each (a legend up to
 :data:`MAX_LEGEND` classes), numeric labels a colour bar. :func:`scatter` draws a 2-D array as is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ def _labelled(labels, n: int):
     labels = np.asarray(labels, dtype=object).ravel()
     if len(labels) != n:
         raise InputError(f"{len(labels)} labels for {n} points: give one label per row")
-    mask = np.array([not (v is None or v == "" or (isinstance(v, float) and np.isnan(v))) for v in labels])
+    mask = np.array(
+        [not (v is None or v == "" or (isinstance(v, float) and np.isnan(v))) for v in labels]
+    )
     return mask, labels[mask]
 
 
@@ -74,7 +77,8 @@ def _label_kind(values: np.ndarray, kind: str) -> str:
 
 
 def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int):
-    """Draw the 2-D ``Y``; returns (figure, points read back from the artists in row order, kind)."""
+    """Draw the 2-D ``Y``; returns (figure, points read back from the artists in row order,
+    kind)."""
     mpl, Figure, FigureCanvasAgg, Line2D = _matplotlib()
     n = len(Y)
     width, height = pixels
@@ -84,7 +88,7 @@ def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    s = float(np.clip(20_000 * (width * height) / 840 ** 2 / max(n, 1), 0.3, 24))  # marker area, pt^2
+    s = float(np.clip(20_000 * (width * height) / 840**2 / max(n, 1), 0.3, 24))  # marker area, pt^2
     # a seeded random drawing order, so no class is drawn systematically on top of the others
     order = np.random.default_rng(seed).permutation(n)
     drawn = []  # (row indices, collection)
@@ -96,8 +100,19 @@ def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int
         kind = _label_kind(values, kind)
         rest = order[~mask[order]]
         if len(rest):
-            drawn.append((rest, ax.scatter(Y[rest, 0], Y[rest, 1], s=s * 0.6, linewidths=0, c="0.8",
-                                           label=f"no label ({len(rest)})")))
+            drawn.append(
+                (
+                    rest,
+                    ax.scatter(
+                        Y[rest, 0],
+                        Y[rest, 1],
+                        s=s * 0.6,
+                        linewidths=0,
+                        c="0.8",
+                        label=f"no label ({len(rest)})",
+                    ),
+                )
+            )
         rows = order[mask[order]]
         value_of = np.empty(n, dtype=object)
         value_of[mask] = values
@@ -116,16 +131,34 @@ def _draw(Y: np.ndarray, labels, title: str | None, pixels, kind: str, seed: int
             cmap = mpl.colormaps["tab10" if k <= 10 else "tab20" if k <= 20 else "turbo"]
             colours = [cmap(i) if k <= 20 else cmap(i / max(k - 1, 1)) for i in range(k)]
             code = np.array([codes[str(v)] for v in value_of[rows]], dtype=np.int64)
-            drawn.append((rows, ax.scatter(Y[rows, 0], Y[rows, 1], s=s, linewidths=0,
-                                           c=[colours[i] for i in code])))
+            drawn.append(
+                (
+                    rows,
+                    ax.scatter(
+                        Y[rows, 0], Y[rows, 1], s=s, linewidths=0, c=[colours[i] for i in code]
+                    ),
+                )
+            )
             if k <= MAX_LEGEND:
                 counts = np.bincount(code, minlength=k)
-                handles = [Line2D([], [], marker="o", ls="", color=colours[i], label=f"{c} ({counts[i]})")
-                           for i, c in enumerate(classes)]
+                handles = [
+                    Line2D([], [], marker="o", ls="", color=colours[i], label=f"{c} ({counts[i]})")
+                    for i, c in enumerate(classes)
+                ]
                 if len(rest):
-                    handles.append(Line2D([], [], marker="o", ls="", color="0.8", label=f"no label ({len(rest)})"))
-                fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False,
-                           title="label", markerscale=1.2)
+                    handles.append(
+                        Line2D(
+                            [], [], marker="o", ls="", color="0.8", label=f"no label ({len(rest)})"
+                        )
+                    )
+                fig.legend(
+                    handles=handles,
+                    loc="outside right center",
+                    fontsize=8,
+                    frameon=False,
+                    title="label",
+                    markerscale=1.2,
+                )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
@@ -154,10 +187,18 @@ def _check_png(path) -> Path:
     return path
 
 
-def scatter(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(840, 840),
-            kind: str = "auto", seed: int = 0) -> Path:
+def scatter(
+    Z: np.ndarray,
+    path,
+    labels=None,
+    title: str | None = None,
+    pixels=(840, 840),
+    kind: str = "auto",
+    seed: int = 0,
+) -> Path:
     """Draw the first two columns of ``Z``, coloured by ``labels`` (one per row; None/NaN: no
-    label), and write a PNG of ``pixels`` (width, height) to ``path`` (atomically); returns the path."""
+    label), and write a PNG of ``pixels`` (width, height) to ``path`` (atomically); returns the
+    path."""
     Z = np.asarray(Z)
     if Z.ndim != 2 or Z.shape[1] < 2:
         raise InputError(f"a scatter needs at least 2 columns, got shape {Z.shape}")
@@ -166,8 +207,18 @@ def scatter(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(
     return _save(fig, path)
 
 
-def plot(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(840, 840), kind: str = "auto",
-         seed: int = 0, name: str = "embedding", epochs: int | None = None, progress=None) -> PlotResult:
+def plot(
+    Z: np.ndarray,
+    path,
+    labels=None,
+    title: str | None = None,
+    pixels=(840, 840),
+    kind: str = "auto",
+    seed: int = 0,
+    name: str = "embedding",
+    epochs: int | None = None,
+    progress=None,
+) -> PlotResult:
     """Lay the embedding ``Z`` (n, d) out in 2-D and write a PNG scatter to ``path``.
 
     d > 2: ``GenURL(task="dr", dim=2, random_state=seed)`` (the project's DR); d = 2: the columns
@@ -180,7 +231,10 @@ def plot(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(840
     if Z.ndim != 2 or Z.shape[1] < 2:
         raise InputError(f"an embedding to plot needs at least 2 columns, got shape {Z.shape}")
     if not np.all(np.isfinite(Z)):
-        raise InputError(f"the embedding has NaN or infinite values (first in row {np.argwhere(~np.isfinite(Z))[0, 0]})")
+        raise InputError(
+            f"the embedding has NaN or infinite values (first in row "
+            f"{np.argwhere(~np.isfinite(Z))[0, 0]})"
+        )
     path = _check_png(path)
     if labels is not None:
         _labelled(labels, len(Z))  # refuse a wrong length before the layout is computed
@@ -188,7 +242,9 @@ def plot(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(840
     if d > 2:
         from ..model import GenURL
 
-        Y = GenURL(task="dr", dim=2, epochs=epochs, random_state=seed, progress=progress).fit_transform(Z)
+        Y = GenURL(
+            task="dr", dim=2, epochs=epochs, random_state=seed, progress=progress
+        ).fit_transform(Z)
         how = f"{d}-d laid out in 2-D by GenURL DR"
     else:
         Y = Z.astype(np.float64)
@@ -196,11 +252,12 @@ def plot(Z: np.ndarray, path, labels=None, title: str | None = None, pixels=(840
     Y = np.asarray(Y, dtype=np.float64)
     fig, points, kind = _draw(Y, labels, None, pixels, kind, seed)
     if title is None:
-        coloured = {"none": "no labels",
-                    "numbers": "coloured by label value"}.get(kind)
+        coloured = {"none": "no labels", "numbers": "coloured by label value"}.get(kind)
         if coloured is None:
             k = len(np.unique(_labelled(labels, n)[1].astype(str)))
-            coloured = f"coloured by class ({k} classes" + (")" if k <= MAX_LEGEND else ", no legend above 20)")
+            coloured = f"coloured by class ({k} classes" + (
+                ")" if k <= MAX_LEGEND else ", no legend above 20)"
+            )
         title = f"{name}: {n:,} points, {how}, {coloured}"
     fig.axes[0].set_title(title, fontsize=10, wrap=True)
     return PlotResult(_save(fig, path), Y, points, kind)

@@ -1,4 +1,5 @@
 """The project's graph: a weighted CSR adjacency without self-loops, node ids, optional features."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,10 @@ class Graph:
         if self.ids is None:
             self.ids = np.arange(n)
         if self.features is not None and self.features.shape[0] != n:
-            raise InputError(f"features have {self.features.shape[0]} rows but the graph has {n} nodes",
-                             self.source)
+            raise InputError(
+                f"features have {self.features.shape[0]} rows but the graph has {n} nodes",
+                self.source,
+            )
 
     @property
     def num_nodes(self) -> int:
@@ -85,7 +88,11 @@ def _from_edges(src, dst, w, n, directed, ids=None, features=None, source=None) 
 def read_graph(path, nodes=None, directed: bool = False, features=None) -> Graph:
     """A :class:`Graph` from an edge-list file, optional node list (a file, or an array of ids
     that fixes the rows) and features file."""
-    node_ids = None if nodes is None else (nodes if isinstance(nodes, np.ndarray) else gio.read_nodes(nodes))
+    node_ids = (
+        None
+        if nodes is None
+        else (nodes if isinstance(nodes, np.ndarray) else gio.read_nodes(nodes))
+    )
     edges = gio.read_edgelist(path, node_ids)
     ids = edges.ids
     feats = None
@@ -94,23 +101,32 @@ def read_graph(path, nodes=None, directed: bool = False, features=None) -> Graph
 
         if node_ids is None and Path(features).suffix.lower() in (".npy", ".npz"):
             if ids.dtype.kind != "i":
-                raise InputError("features in .npy/.npz need --nodes to say which row is which node "
-                                 "(or use a .csv with node ids in its first column)", features)
+                raise InputError(
+                    "features in .npy/.npz need --nodes to say which row is which node "
+                    "(or use a .csv with node ids in its first column)",
+                    features,
+                )
             feats = gio.read_features(features)
             if ids.min() < 0 or ids.max() >= feats.shape[0]:
-                raise InputError(f"node id {ids.max() if ids.max() >= feats.shape[0] else ids.min()} has no "
-                                 f"feature row: rows are integer ids 0..{feats.shape[0] - 1}", features)
+                raise InputError(
+                    f"node id {ids.max() if ids.max() >= feats.shape[0] else ids.min()} has no "
+                    f"feature row: rows are integer ids 0..{feats.shape[0] - 1}",
+                    features,
+                )
             # Rows are integer ids: every feature row is a node, isolated or not.
             full = np.arange(feats.shape[0])
             edges.src, edges.dst = ids[edges.src], ids[edges.dst]
             ids = full
         else:
             feats = gio.read_features(features, ids)
-    return _from_edges(edges.src, edges.dst, edges.weight, len(ids), directed, ids, feats, str(path))
+    return _from_edges(
+        edges.src, edges.dst, edges.weight, len(ids), directed, ids, feats, str(path)
+    )
 
 
 def as_graph(obj, features=None, directed: bool | None = None) -> Graph:
-    """Accept a :class:`Graph`, DGLGraph, networkx graph, scipy sparse adjacency or (E, 2|3) array."""
+    """Accept a :class:`Graph`, DGLGraph, networkx graph, scipy sparse adjacency or (E, 2|3)
+    array."""
     if isinstance(obj, Graph):
         if features is not None:
             return Graph(obj.adj, obj.ids, features, obj.directed, obj.source)
@@ -120,8 +136,14 @@ def as_graph(obj, features=None, directed: bool | None = None) -> Graph:
             raise InputError(f"an adjacency matrix must be square, got shape {obj.shape}")
         coo = sp.coo_matrix(obj)
         sym = directed is None and (abs(coo - coo.T) > 0).nnz == 0
-        return _from_edges(coo.row, coo.col, coo.data, coo.shape[0], not (sym or directed is False),
-                           features=features)
+        return _from_edges(
+            coo.row,
+            coo.col,
+            coo.data,
+            coo.shape[0],
+            not (sym or directed is False),
+            features=features,
+        )
     mod = type(obj).__module__
     if mod.startswith("networkx"):
         import networkx as nx
@@ -129,9 +151,20 @@ def as_graph(obj, features=None, directed: bool | None = None) -> Graph:
         nodes = list(obj.nodes())
         adj = nx.to_scipy_sparse_array(obj, nodelist=nodes, weight="weight", format="coo")
         is_directed = obj.is_directed() if directed is None else directed
-        return _from_edges(adj.row, adj.col, adj.data, len(nodes), is_directed,
-                           ids=np.array(nodes, dtype=object if not all(isinstance(v, (int, np.integer)) for v in nodes) else np.int64),
-                           features=features)
+        return _from_edges(
+            adj.row,
+            adj.col,
+            adj.data,
+            len(nodes),
+            is_directed,
+            ids=np.array(
+                nodes,
+                dtype=object
+                if not all(isinstance(v, (int, np.integer)) for v in nodes)
+                else np.int64,
+            ),
+            features=features,
+        )
     if mod.startswith("dgl"):
         src, dst = (t.numpy() for t in obj.edges())
         w = obj.edata["w"].numpy() if "w" in obj.edata else None
@@ -144,7 +177,15 @@ def as_graph(obj, features=None, directed: bool | None = None) -> Graph:
         if features is not None:
             n = max(n, features.shape[0])
         w = arr[:, 2] if arr.shape[1] == 3 else None
-        return _from_edges(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), w, n, bool(directed),
-                           features=features)
-    raise InputError(f"cannot read a graph from {type(obj).__name__}: give a DGLGraph, a networkx graph, "
-                     "a scipy sparse adjacency or an (E, 2) edge array")
+        return _from_edges(
+            arr[:, 0].astype(np.int64),
+            arr[:, 1].astype(np.int64),
+            w,
+            n,
+            bool(directed),
+            features=features,
+        )
+    raise InputError(
+        f"cannot read a graph from {type(obj).__name__}: give a DGLGraph, a networkx graph, "
+        "a scipy sparse adjacency or an (E, 2) edge array"
+    )

@@ -1,4 +1,5 @@
 """kNN graphs of feature vectors: the graph that carries P_X for features (GE) and data (DR)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,9 @@ def _dense(X) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
-def knn_graph(X, k: int, metric: str = "cosine", chunk: int = 2048,
-              method: str = "exact") -> tuple[np.ndarray, np.ndarray]:
+def knn_graph(
+    X, k: int, metric: str = "cosine", chunk: int = 2048, method: str = "exact"
+) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest neighbours of every row (itself excluded): ``(indices, distances)``, (n, k).
 
     ``method="exact"``: by blocks of ``chunk`` rows (O(n^2 f) time, O(chunk * n) memory);
@@ -108,7 +110,9 @@ def _exact_torch(X: np.ndarray, k: int, metric: str, device=None) -> tuple[np.nd
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         d = sq[start:stop, None] + sq[None, :] - 2 * (Xt[start:stop] @ Xt.T)
-        d[torch.arange(stop - start, device=device), torch.arange(start, stop, device=device)] = float("inf")
+        d[torch.arange(stop - start, device=device), torch.arange(start, stop, device=device)] = (
+            float("inf")
+        )
         idx[start:stop] = d.topk(k, dim=1, largest=False, sorted=True).indices.cpu()
     idx = idx.numpy()
     d = ((X[idx] - X[:, None, :]) ** 2).sum(-1)  # exact distances of the pairs found, as nndescent

@@ -6,6 +6,7 @@ rotation and shift, noise, cutout) as one batched affine resampling, all from on
 ``views x batch`` view nodes, optionally with weighted edges between samples (the latent
 neighbours of the dynamic similarity); it is a DGLGraph whose ``edata["p"]`` holds P.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,15 +53,19 @@ class ImageViews:
         cy = uniform(-1, 1) * (1 - sy) + uniform(-self.shift, self.shift) * 2
         angle = uniform(-self.rotate, self.rotate) * (math.pi / 180)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack([torch.stack([sx * cos, -sy * sin, cx], 1),
-                             torch.stack([sx * sin, sy * cos, cy], 1)], 1)  # (b, 2, 3)
+        theta = torch.stack(
+            [torch.stack([sx * cos, -sy * sin, cx], 1), torch.stack([sx * sin, sy * cos, cy], 1)], 1
+        )  # (b, 2, 3)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         if self.noise > 0:
             on = (torch.rand((b, 1, 1, 1), generator=gen, device=dev) < 0.5).to(out.dtype)
             out = out + on * self.noise * torch.randn(out.shape, generator=gen, device=dev)
         if self.cutout > 0:
-            side_h, side_w = max(1, round(h * self.cutout_size)), max(1, round(w * self.cutout_size))
+            side_h, side_w = (
+                max(1, round(h * self.cutout_size)),
+                max(1, round(w * self.cutout_size)),
+            )
             top = (torch.rand(b, generator=gen, device=dev) * (h - side_h + 1)).long()
             left = (torch.rand(b, generator=gen, device=dev) * (w - side_w + 1)).long()
             on = torch.rand(b, generator=gen, device=dev) < self.cutout
@@ -117,7 +122,9 @@ def graph_edges(g) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return src, dst, g.edata["p"]
 
 
-def graph_views(graph, views: int, drop_edge: float = 0.2, mask_feature: float = 0.3, seed: int = 0) -> list:
+def graph_views(
+    graph, views: int, drop_edge: float = 0.2, mask_feature: float = 0.3, seed: int = 0
+) -> list:
     """``views`` corrupted copies of a :class:`~genurl_graph.graphs.Graph`, as GRACE draws them:
     each undirected edge dropped with probability ``drop_edge`` and each feature column zeroed
     with probability ``mask_feature`` (one mask per view)."""
@@ -130,12 +137,17 @@ def graph_views(graph, views: int, drop_edge: float = 0.2, mask_feature: float =
     out = []
     for _ in range(views):
         keep = rng.random(upper.nnz) >= drop_edge
-        half = sp.coo_matrix((upper.data[keep], (upper.row[keep], upper.col[keep])), shape=upper.shape)
+        half = sp.coo_matrix(
+            (upper.data[keep], (upper.row[keep], upper.col[keep])), shape=upper.shape
+        )
         adj = (half + half.T).tocsr()
         feats = graph.features
         if feats is not None and mask_feature > 0:
             cols = (rng.random(feats.shape[1]) >= mask_feature).astype(np.float32)
-            feats = (feats.multiply(cols[None, :]).tocsr() if sp.issparse(feats)
-                     else np.asarray(feats) * cols[None, :])
+            feats = (
+                feats.multiply(cols[None, :]).tocsr()
+                if sp.issparse(feats)
+                else np.asarray(feats) * cols[None, :]
+            )
         out.append(Graph(adj, graph.ids, feats, False, graph.source))
     return out

@@ -1,4 +1,5 @@
 """Numeric arrays: node features, data matrices and images (.npy, .npz, delimited text)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,8 @@ from .text import data_lines, existing_file, is_number, show
 
 
 def load_array(path: Path, what: str):
-    """The one array in a ``.npy`` or ``.npz`` (never unpickling); a scipy sparse ``.npz`` as CSR."""
+    """The one array in a ``.npy`` or ``.npz`` (never unpickling); a scipy sparse ``.npz`` as
+    CSR."""
     import scipy.sparse as sp
 
     suffix = path.suffix.lower()
@@ -23,16 +25,20 @@ def load_array(path: Path, what: str):
                 pass
             with np.load(path, allow_pickle=False) as archive:
                 if len(archive.files) != 1:
-                    raise InputError(f"a .npz of {what} must hold one array or one scipy sparse matrix, "
-                                     f"found {len(archive.files)}: {', '.join(map(show, archive.files[:5]))}",
-                                     path)
+                    raise InputError(
+                        f"a .npz of {what} must hold one array or one scipy sparse matrix, "
+                        f"found {len(archive.files)}: {', '.join(map(show, archive.files[:5]))}",
+                        path,
+                    )
                 return archive[archive.files[0]]
         return np.load(path, allow_pickle=False)
     except InputError:
         raise
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise InputError(f"{what} must be numbers: the array holds Python objects (not read)", path) from None
+            raise InputError(
+                f"{what} must be numbers: the array holds Python objects (not read)", path
+            ) from None
         raise InputError(f"not a numeric {suffix} array ({exc})", path) from None
     except (OSError, EOFError, KeyError) as exc:
         raise InputError(f"cannot read the {suffix} array ({exc})", path) from None
@@ -43,9 +49,13 @@ def check_finite_matrix(feats, path: Path, what: str, row_lines=None):
     import scipy.sparse as sp
 
     if feats.ndim != 2:
-        raise InputError(f"{what} must be a 2-D matrix (rows x columns), got shape {feats.shape}", path)
+        raise InputError(
+            f"{what} must be a 2-D matrix (rows x columns), got shape {feats.shape}", path
+        )
     if feats.shape[0] == 0 or feats.shape[1] == 0:
-        raise InputError(f"{what} must have at least one row and one column, got shape {feats.shape}", path)
+        raise InputError(
+            f"{what} must have at least one row and one column, got shape {feats.shape}", path
+        )
     data = feats.data if sp.issparse(feats) else feats
     if data.dtype.kind not in "biuf":
         raise InputError(f"{what} must be numeric, got dtype {data.dtype}", path)
@@ -58,8 +68,11 @@ def check_finite_matrix(feats, path: Path, what: str, row_lines=None):
             row = first // feats.shape[1]
         if row_lines is not None:
             raise InputError(f"{what} contain NaN or inf", path, int(row_lines[row]))
-        raise InputError(f"{what} contain NaN or inf (first in row {row + 1} of {feats.shape[0]}, "
-                         "counting from 1)", path)
+        raise InputError(
+            f"{what} contain NaN or inf (first in row {row + 1} of {feats.shape[0]}, "
+            "counting from 1)",
+            path,
+        )
 
 
 def read_features(path, ids: np.ndarray | None = None) -> np.ndarray:
@@ -81,8 +94,10 @@ def read_features(path, ids: np.ndarray | None = None) -> np.ndarray:
             rows = index_ids(ids, row_ids, path, "the graph")
             if len(row_ids) != len(ids):
                 missing = np.setdiff1d(ids.astype(str), row_ids.astype(str))
-                raise InputError(f"{len(missing)} graph nodes have no feature row (first: {show(missing[0])})",
-                                 path)
+                raise InputError(
+                    f"{len(missing)} graph nodes have no feature row (first: {show(missing[0])})",
+                    path,
+                )
             out = np.empty_like(feats)
             out[rows] = feats
             lines = np.empty_like(row_lines)
@@ -92,8 +107,11 @@ def read_features(path, ids: np.ndarray | None = None) -> np.ndarray:
         raise InputError(f"unknown features format {suffix!r}: use .npy, .npz or .csv", path)
     check_finite_matrix(feats, path, "features", row_lines)
     if ids is not None and suffix in (".npy", ".npz") and feats.shape[0] != len(ids):
-        raise InputError(f"features have {feats.shape[0]} rows but the graph has {len(ids)} nodes "
-                         "(rows follow --nodes, or integer ids 0..rows-1)", path)
+        raise InputError(
+            f"features have {feats.shape[0]} rows but the graph has {len(ids)} nodes "
+            "(rows follow --nodes, or integer ids 0..rows-1)",
+            path,
+        )
     return feats.astype(np.float32)
 
 
@@ -115,12 +133,17 @@ def read_matrix(path) -> np.ndarray:
                 width = -1
                 continue
             bad = next(v for v in fields if not is_number(v))
-            raise InputError(f"value {show(bad)} is not a number (this file holds numbers only, no id "
-                             "column)", path, number) from None
+            raise InputError(
+                f"value {show(bad)} is not a number (this file holds numbers only, no id column)",
+                path,
+                number,
+            ) from None
         if width in (None, -1):
             width = len(vec)
         if len(vec) != width:
-            raise InputError(f"expected {width} values (as on the first row), found {len(vec)}", path, number)
+            raise InputError(
+                f"expected {width} values (as on the first row), found {len(vec)}", path, number
+            )
         rows.append(vec)
         lines.append(number)
     if not rows:
@@ -137,8 +160,11 @@ def _check_float32_range(X, path: Path) -> None:
     data = X.data if sp.issparse(X) else X
     top = float(np.abs(data).max()) if data.size else 0.0
     if top > 1e30:
-        raise InputError(f"values up to {top:.3g} are too large for float32 arithmetic (distances overflow): "
-                         "rescale the data", path)
+        raise InputError(
+            f"values up to {top:.3g} are too large for float32 arithmetic (distances overflow): "
+            "rescale the data",
+            path,
+        )
 
 
 def read_images(path) -> np.ndarray:
@@ -149,7 +175,9 @@ def read_images(path) -> np.ndarray:
     path = existing_file(path)
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
-        raise InputError(f"images must be a .npy or .npz array, not {suffix or 'a file without a suffix'}", path)
+        raise InputError(
+            f"images must be a .npy or .npz array, not {suffix or 'a file without a suffix'}", path
+        )
     images = load_array(path, "images")
     if sp.issparse(images):
         images = images.toarray()
@@ -177,19 +205,30 @@ def read_feature_table(path: Path):
         if width is None:
             width = len(vec)
         if width == 0:
-            raise InputError("expected a node id and at least one feature value, found one column", path, number)
+            raise InputError(
+                "expected a node id and at least one feature value, found one column", path, number
+            )
         if len(vec) != width:
-            raise InputError(f"expected an id and {width} feature values (as on line {lines[0]}), found "
-                             f"{len(fields)} columns", path, number)
+            raise InputError(
+                f"expected an id and {width} feature values (as on line {lines[0]}), found "
+                f"{len(fields)} columns",
+                path,
+                number,
+            )
         if fields[0] in seen:
-            raise InputError(f"node {show(fields[0])} has two feature rows (first on line {seen[fields[0]]})",
-                             path, number)
+            raise InputError(
+                f"node {show(fields[0])} has two feature rows (first on line {seen[fields[0]]})",
+                path,
+                number,
+            )
         seen[fields[0]] = number
         rows.append(fields[0])
         values.append(vec)
         lines.append(number)
     if not rows:
         raise InputError("no feature rows", path)
-    return (np.asarray(values, dtype=np.float64), normalise_ids(np.array(rows, dtype=object)),
-            np.asarray(lines))
-
+    return (
+        np.asarray(values, dtype=np.float64),
+        normalise_ids(np.array(rows, dtype=object)),
+        np.asarray(lines),
+    )

@@ -1,4 +1,6 @@
-"""Edge lists and node lists: pandas' C reader first, an exact line scan when it cannot read a file."""
+"""Edge lists and node lists: pandas' C reader first, an exact line scan when it cannot read a
+file."""
+
 from __future__ import annotations
 
 import io
@@ -11,7 +13,17 @@ import numpy as np
 
 from ..errors import InputError
 from .ids import canonical_ints, index_ids, normalise_ids
-from .text import COMMENT_CHARS, HEADER_WORDS, _LINES, data_lines, existing_file, header_like, is_number, raw_bytes, show
+from .text import (
+    COMMENT_CHARS,
+    HEADER_WORDS,
+    _LINES,
+    data_lines,
+    existing_file,
+    header_like,
+    is_number,
+    raw_bytes,
+    show,
+)
 
 
 @dataclass
@@ -34,11 +46,17 @@ def _scan_edges(path: Path):
     us, vs, ws, lines = [], [], [], []
     for number, fields in data_lines(path):
         if len(fields) < 2:
-            raise InputError(f"expected 'source target [weight]', found one column: {show(fields[0])}",
-                             path, number)
+            raise InputError(
+                f"expected 'source target [weight]', found one column: {show(fields[0])}",
+                path,
+                number,
+            )
         if len(fields) > 3:
-            raise InputError(f"expected at most 3 columns (source target weight), found {len(fields)}",
-                             path, number)
+            raise InputError(
+                f"expected at most 3 columns (source target weight), found {len(fields)}",
+                path,
+                number,
+            )
         us.append(fields[0])
         vs.append(fields[1])
         ws.append(fields[2] if len(fields) == 3 else "")
@@ -74,7 +92,8 @@ def _noncanonical_int_ids(data: bytes, chunk: int = 1 << 24) -> bool:
         starts = np.flatnonzero(begin)  # first byte of each token
         if not len(starts):
             continue
-        stops = np.flatnonzero(~sep & np.append(sep[1:], True)) + 1  # one past each token's last byte
+        # one past each token's last byte
+        stops = np.flatnonzero(~sep & np.append(sep[1:], True)) + 1
         line = np.searchsorted(np.flatnonzero(nl), starts)  # line of each token
         t = np.arange(len(starts))
         first = np.maximum.accumulate(np.where(np.append(True, line[1:] != line[:-1]), t, 0))
@@ -96,15 +115,26 @@ def _noncanonical_int_ids(data: bytes, chunk: int = 1 << 24) -> bool:
 def _read_table(data: bytes, sep: str, comment, dtype, chunksize: int):
     import pandas as pd
 
-    return pd.read_csv(io.BytesIO(data), sep=sep, header=None, comment=comment, skip_blank_lines=True,
-                       engine="c", chunksize=chunksize, dtype=dtype, keep_default_na=False,
-                       na_filter=False, quoting=3, encoding="utf-8")
+    return pd.read_csv(
+        io.BytesIO(data),
+        sep=sep,
+        header=None,
+        comment=comment,
+        skip_blank_lines=True,
+        engine="c",
+        chunksize=chunksize,
+        dtype=dtype,
+        keep_default_na=False,
+        na_filter=False,
+        quoting=3,
+        encoding="utf-8",
+    )
 
 
 def _sniff(data: bytes, path: Path) -> tuple[str, str | None]:
     """The separator and comment character of a text table, read from its first lines."""
     comment = None
-    for line in _LINES.split(data[:1 << 20].decode("utf-8", errors="ignore")):
+    for line in _LINES.split(data[: 1 << 20].decode("utf-8", errors="ignore")):
         text = line.strip(" \t")
         if not text:
             continue
@@ -129,12 +159,15 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
     hashes, percents = b"#" in data, b"%" in data
     if hashes and percents:
         return None  # pandas takes one comment character
-    comment = "#" if hashes else ("%" if percents else None)  # anywhere in the file, not just at its top
+    # anywhere in the file, not just at its top
+    comment = "#" if hashes else ("%" if percents else None)
     for as_int in (True, False):
         dtype = {0: np.int64, 1: np.int64, 2: np.float64} if as_int else str
         us, vs, ws, width = [], [], [], None
         try:
-            with warnings.catch_warnings():  # pandas casts an id past int64 (then refuses it) noisily
+            with (
+                warnings.catch_warnings()
+            ):  # pandas casts an id past int64 (then refuses it) noisily
                 warnings.simplefilter("ignore", RuntimeWarning)
                 parts = list(_read_table(data, sep, comment, dtype, chunksize))
             for part in parts:
@@ -142,7 +175,12 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
                     return None
                 width = part.shape[1]
                 u, v = part[0].to_numpy(), part[1].to_numpy()
-                if not as_int and pd.Series(pd.unique(np.concatenate([u, v]))).str.contains(r"[ \t,]|^$").any():
+                if (
+                    not as_int
+                    and pd.Series(pd.unique(np.concatenate([u, v])))
+                    .str.contains(r"[ \t,]|^$")
+                    .any()
+                ):
                     return None  # ids with a space or comma, or empty: the scan splits them
                 us.append(u), vs.append(v)
                 if width == 3:
@@ -169,7 +207,9 @@ def read_nodes(path) -> np.ndarray:
     for number, fields in data_lines(path):
         node = fields[0]
         if node in seen:
-            raise InputError(f"node {show(node)} is listed twice (first on line {seen[node]})", path, number)
+            raise InputError(
+                f"node {show(node)} is listed twice (first on line {seen[node]})", path, number
+            )
         seen[node] = number
         ids.append(node)
     if not ids:
@@ -185,7 +225,9 @@ def _weights(w_text, path: Path, lines_of):
     if w_text.dtype.kind == "f":
         w = w_text
     else:
-        w = pd.to_numeric(pd.Series(w_text, dtype=object).replace("", "1"), errors="coerce").to_numpy(np.float64)
+        w = pd.to_numeric(
+            pd.Series(w_text, dtype=object).replace("", "1"), errors="coerce"
+        ).to_numpy(np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         i = int(np.argmax(bad))
@@ -193,8 +235,11 @@ def _weights(w_text, path: Path, lines_of):
         if w_text.dtype.kind == "f":  # read as numbers: take the text from the exact scan
             w_text = _scan_edges(path)[2]
         token = str(w_text[i])
-        what = ("is not a number" if np.isnan(w[i]) and not is_number(token)
-                else "must be a finite number >= 0 (0: no edge)")
+        what = (
+            "is not a number"
+            if np.isnan(w[i]) and not is_number(token)
+            else "must be a finite number >= 0 (0: no edge)"
+        )
         raise InputError(f"weight {show(token)} {what}", path, int(lines[i]))
     return w
 
@@ -223,14 +268,20 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
     def lines_of():
         return lines if lines is not None else _scan_edges(path)[3]
 
-    if not int_ids and len(us) > 1 and header_like([us[0], vs[0]] + ([w_text[0]] if w_text is not None else [])):
+    if (
+        not int_ids
+        and len(us) > 1
+        and header_like([us[0], vs[0]] + ([w_text[0]] if w_text is not None else []))
+    ):
         import pandas as pd
 
         rest = pd.unique(np.concatenate([us[1:], vs[1:]]))
         words = {str(us[0]).lower(), str(vs[0]).lower()} <= HEADER_WORDS
-        if (w_text is not None and not is_number(w_text[0]) and w_text[0] != "") or \
-                (words and not {str(us[0]), str(vs[0])} & set(rest)) or \
-                canonical_ints(rest) is not None:
+        if (
+            (w_text is not None and not is_number(w_text[0]) and w_text[0] != "")
+            or (words and not {str(us[0]), str(vs[0])} & set(rest))
+            or canonical_ints(rest) is not None
+        ):
             head_lines = lines_of()
             us, vs = us[1:], vs[1:]
             w_text = None if w_text is None else w_text[1:]
@@ -262,4 +313,6 @@ def read_edgelist(path, nodes: np.ndarray | None = None, chunksize: int = 2_000_
     keep = ws > 0
     if not keep.all():  # weight 0: no edge (the nodes keep their rows)
         src, dst, ws = src[keep], dst[keep], ws[keep]
-    return EdgeList(np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), ws.astype(np.float64), ids)
+    return EdgeList(
+        np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), ws.astype(np.float64), ids
+    )

@@ -1,4 +1,5 @@
 """Node ids: text unless every id is a canonical integer; finding rows of ids."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,11 @@ def canonical_ints(tokens: np.ndarray):
     if not text.str.fullmatch(f"(?:{_CANONICAL_INT})").all():
         return None
     try:
-        return np.array([int(t) for t in text], dtype=np.int64) if len(text) < 1000 else text.astype(np.int64).to_numpy()
+        return (
+            np.array([int(t) for t in text], dtype=np.int64)
+            if len(text) < 1000
+            else text.astype(np.int64).to_numpy()
+        )
     except (OverflowError, ValueError):
         return None
 
@@ -41,13 +46,15 @@ def normalise_ids(ids: np.ndarray) -> np.ndarray:
 def line_of(path: Path, token: str, column: int | None = None) -> int | None:
     """The first line whose id column(s) hold exactly ``token``."""
     for number, fields in data_lines(path):
-        cols = fields[:2] if column is None else fields[column:column + 1]
+        cols = fields[:2] if column is None else fields[column : column + 1]
         if token in cols:
             return number
     return None
 
 
-def index_ids(ids: np.ndarray, wanted: np.ndarray, path: Path, where: str, column: int | None = 0) -> np.ndarray:
+def index_ids(
+    ids: np.ndarray, wanted: np.ndarray, path: Path, where: str, column: int | None = 0
+) -> np.ndarray:
     """Row of each wanted id in ``ids`` (compared as text unless both are integers); an unknown
     id is an InputError naming its line in ``path`` (looked for in ``column``, or in the first
     two when None)."""
@@ -61,5 +68,7 @@ def index_ids(ids: np.ndarray, wanted: np.ndarray, path: Path, where: str, colum
     bad = keys[order][pos] != wanted
     if bad.any():
         token = str(wanted[np.argmax(bad)])
-        raise InputError(f"node {show(token)} is not in {where}", path, line_of(path, token, column))
+        raise InputError(
+            f"node {show(token)} is not in {where}", path, line_of(path, token, column)
+        )
     return order[pos]

@@ -1,5 +1,6 @@
 """A model's inputs with their row ids: the rows a student, a parametric DR model or an
 inductive GE encoder embeds, and what ``genurl apply`` reads for each task."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,10 +30,16 @@ def read_rows(path, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarr
     own_ids = read_nodes(own) if own.exists() else None
     if own_ids is not None and len(own_ids) != X.shape[0]:
         raise InputError(f"{len(own_ids)} node ids for {X.shape[0]} input rows", own)
-    if ids is not None and own_ids is not None and (len(ids) != len(own_ids)
-                                                    or (ids.astype(str) != own_ids.astype(str)).any()):
-        raise InputError("the inputs' row ids (from their .nodes.txt) differ from the teacher's: the rows "
-                         "must name the same nodes in the same order", own)
+    if (
+        ids is not None
+        and own_ids is not None
+        and (len(ids) != len(own_ids) or (ids.astype(str) != own_ids.astype(str)).any())
+    ):
+        raise InputError(
+            "the inputs' row ids (from their .nodes.txt) differ from the teacher's: the rows "
+            "must name the same nodes in the same order",
+            own,
+        )
     if ids is None:
         ids = own_ids if own_ids is not None else np.arange(X.shape[0])
     return X, ids
@@ -45,8 +52,11 @@ def read_inputs(path, kind: str) -> tuple[np.ndarray, np.ndarray]:
     if kind == "images":
         images = read_images(path)
         if images.ndim not in (3, 4):
-            raise InputError(f"a model of images takes an (n, H, W) or (n, C, H, W) array, got shape "
-                             f"{images.shape}: save flattened rows reshaped (numpy: X.reshape(n, H, W))", path)
+            raise InputError(
+                f"a model of images takes an (n, H, W) or (n, C, H, W) array, got shape "
+                f"{images.shape}: save flattened rows reshaped (numpy: X.reshape(n, H, W))",
+                path,
+            )
         return images, np.arange(len(images))
     if kind == "matrix" and Path(path).suffix.lower() in (".csv", ".tsv", ".txt"):
         X = read_matrix(path)

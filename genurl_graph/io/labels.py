@@ -1,4 +1,5 @@
 """Class labels of nodes or rows, single- or multi-label."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,15 +31,25 @@ def read_labels(path, ids: np.ndarray | None, num_rows: int) -> Labels:
         raise InputError("no labels (only comments or blank lines)", path)
     if all(len(f) == 1 for _, f in lines):
         if len(lines) != num_rows:
-            raise InputError(f"{len(lines)} labels for {num_rows} embedding rows (one label per row, or "
-                             "'node label' lines)", path)
+            raise InputError(
+                f"{len(lines)} labels for {num_rows} embedding rows (one label per row, or "
+                "'node label' lines)",
+                path,
+            )
         raw = np.array([f[0] for _, f in lines], dtype=object)
         as_int = canonical_ints(raw)
         keep = np.arange(num_rows) if as_int is None else np.flatnonzero(as_int >= 0)
-        classes, y = np.unique((raw if as_int is None else as_int)[keep].astype(str), return_inverse=True)
+        classes, y = np.unique(
+            (raw if as_int is None else as_int)[keep].astype(str), return_inverse=True
+        )
         return Labels(keep, y, classes, False)
-    if len(lines) > 1 and len(lines[0][1]) == 2 and header_like(lines[0][1]) and \
-            {f.lower() for f in lines[0][1]} <= HEADER_WORDS | {"label", "class", "labels", "id", "category"}:
+    if (
+        len(lines) > 1
+        and len(lines[0][1]) == 2
+        and header_like(lines[0][1])
+        and {f.lower() for f in lines[0][1]}
+        <= HEADER_WORDS | {"label", "class", "labels", "id", "category"}
+    ):
         lines = lines[1:]  # a header such as 'node label'
     seen = {}
     for number, fields in lines:
@@ -46,8 +57,12 @@ def read_labels(path, ids: np.ndarray | None, num_rows: int) -> Labels:
             raise InputError(f"expected 'node label', found {len(fields)} columns", path, number)
         key = (fields[0], fields[1])
         if key in seen:
-            raise InputError(f"node {show(fields[0])} has label {show(fields[1])} twice (first on line "
-                             f"{seen[key]})", path, number)
+            raise InputError(
+                f"node {show(fields[0])} has label {show(fields[1])} twice (first on line "
+                f"{seen[key]})",
+                path,
+                number,
+            )
         seen[key] = number
     nodes = normalise_ids(np.array([f[0] for _, f in lines], dtype=object))
     labs = np.array([f[1] for _, f in lines], dtype=str)

@@ -1,4 +1,6 @@
-"""Writing outputs: checked paths, several files replaced as one (atomic), embeddings and their ids."""
+"""Writing outputs: checked paths, several files replaced as one (atomic), embeddings and their
+ids."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +28,7 @@ def check_output_path(path, suffixes=(".npy", ".csv", ".parquet")) -> Path:
         raise InputError("the output's folder does not exist", path)
     if not path.parent.is_dir():
         raise InputError("the output's folder is a file", path)
-    for target in ([path, nodes_path_for(path)] if path.suffix.lower() == ".npy" else [path]):
+    for target in [path, nodes_path_for(path)] if path.suffix.lower() == ".npy" else [path]:
         if target.is_dir():
             raise InputError("is a folder, where an output file goes", target)
     try:  # the one sure test of a folder's permissions (and of a read-only file system)
@@ -86,7 +88,9 @@ def _replace_all(pairs) -> None:
     try:
         for _, final in pairs:
             if final.exists():
-                fd, bak = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".bak", dir=final.parent)
+                fd, bak = tempfile.mkstemp(
+                    prefix=f".{final.name}.", suffix=".bak", dir=final.parent
+                )
                 os.close(fd)
                 os.unlink(bak)
                 os.link(final, bak)
@@ -178,7 +182,9 @@ def read_embeddings(path) -> tuple[np.ndarray, np.ndarray | None]:
             else:
                 frame = pd.read_parquet(path)
         except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InputError(f"cannot read the table ({str(exc).splitlines()[0][:200]})", path) from None
+            raise InputError(
+                f"cannot read the table ({str(exc).splitlines()[0][:200]})", path
+            ) from None
         if frame.shape[1] < 2:
             raise InputError("expected a node id column and at least one value column", path)
         ids = normalise_ids(frame.iloc[:, 0].astype(str).to_numpy(dtype=object))
@@ -188,8 +194,11 @@ def read_embeddings(path) -> tuple[np.ndarray, np.ndarray | None]:
         except (ValueError, TypeError):
             bad = pd.isna(values.apply(pd.to_numeric, errors="coerce")).to_numpy()
             row = int(np.argmax(bad.any(1)))
-            raise InputError(f"a value is not a number ({show(values.iloc[row].to_numpy()[bad[row]][0])})",
-                             path, row + 2 if suffix == ".csv" else None) from None
+            raise InputError(
+                f"a value is not a number ({show(values.iloc[row].to_numpy()[bad[row]][0])})",
+                path,
+                row + 2 if suffix == ".csv" else None,
+            ) from None
     else:
         raise InputError(f"unknown embedding format {suffix!r}: use .npy, .csv or .parquet", path)
     check_finite_matrix(Z, path, "embeddings")

@@ -1,4 +1,5 @@
 """Reading text files: existence checks, bytes (gzip, BOM, UTF-8), data lines and tokens."""
+
 from __future__ import annotations
 
 import gzip
@@ -18,9 +19,34 @@ _LINES = re.compile(r"\r\n|\r|\n")
 
 
 # Column names a header line may use; a first line of such words is a header, not an edge.
-HEADER_WORDS = {"source", "target", "src", "dst", "from", "to", "node", "node1", "node2", "node_1",
-                "node_2", "head", "tail", "id1", "id2", "source_id", "target_id", "weight", "start",
-                "end", "sender", "receiver", "from_node", "to_node", "source_node", "target_node"}
+HEADER_WORDS = {
+    "source",
+    "target",
+    "src",
+    "dst",
+    "from",
+    "to",
+    "node",
+    "node1",
+    "node2",
+    "node_1",
+    "node_2",
+    "head",
+    "tail",
+    "id1",
+    "id2",
+    "source_id",
+    "target_id",
+    "weight",
+    "start",
+    "end",
+    "sender",
+    "receiver",
+    "from_node",
+    "to_node",
+    "source_node",
+    "target_node",
+}
 
 
 def show(value, limit: int = 60) -> str:
@@ -54,17 +80,24 @@ def raw_bytes(path: Path) -> bytes:
         if not data:
             raise InputError("the gzip file holds no data", path)
     elif data[:4] in (b"PK\x03\x04",) or data[:3] == b"BZh" or data[:6] == b"\xfd7zXZ\x00":
-        raise InputError("a compressed archive (zip, bzip2 or xz): decompress it first, or gzip it", path)
+        raise InputError(
+            "a compressed archive (zip, bzip2 or xz): decompress it first, or gzip it", path
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise InputError("binary data (a NUL byte), not a text file", path, data.count(b"\n", 0, nul) + 1)
+        raise InputError(
+            "binary data (a NUL byte), not a text file", path, data.count(b"\n", 0, nul) + 1
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): save the file as UTF-8",
-                         path, data.count(b"\n", 0, exc.start) + 1) from None
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}): save the file as UTF-8",
+            path,
+            data.count(b"\n", 0, exc.start) + 1,
+        ) from None
     return data
 
 

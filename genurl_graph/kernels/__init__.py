@@ -4,7 +4,8 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 
 - ``torch``: the reference (gather both endpoints, subtract, autograd); any device.
 - ``spmm``: plain torch without the E x d intermediates: the forward from the Gram matrix on
-  few rows, else by blocks of edges, the backward one sparse matmul (:class:`_SpmmSqdist`); what ``auto`` takes on CPU where DGL is not
+  few rows, else by blocks of edges, the backward one sparse matmul (:class:`_SpmmSqdist`); what
+  ``auto`` takes on CPU where DGL is not
   available (Python 3.12+), from ``SPMM_MIN_DIM`` columns; any device.
 - ``dgl``: ||z_u||^2 + ||z_v||^2 - 2 u.v with DGL's ``u_dot_v`` (gsddmm; its backward is a
   gspmm), never forming the E x d matrix of differences; CPU, where DGL imports.
@@ -16,9 +17,11 @@ This is the engine's inner cost. Backends share one signature ``f(z, src, dst) -
 ``spmm`` from ``SPMM_MIN_DIM`` columns), the
 pass has at least ``DGL_MIN_EDGES`` pairs (below that, building DGL's graph costs more than it
 saves) and rows have at least ``DGL_MIN_DIM`` columns (at d=2 the gather is cheaper: see
-benchmarks/kernels.py); else ``torch``. :func:`block_sqdist` gives all pairs between two row sets by one matrix product
+benchmarks/kernels.py); else ``torch``. :func:`block_sqdist` gives all pairs between two row sets by
+one matrix product
 (the engine's shared negatives).
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +60,9 @@ class _SpmmSqdist(torch.autograd.Function):
         out = torch.empty(len(src), dtype=z.dtype, device=z.device)
         block = max(256, SPMM_BLOCK_FLOATS // max(z.shape[1], 1))
         for lo in range(0, len(src), block):
-            out[lo:lo + block] = (z[src[lo:lo + block]] - z[dst[lo:lo + block]]).pow_(2).sum(1)
+            out[lo : lo + block] = (
+                (z[src[lo : lo + block]] - z[dst[lo : lo + block]]).pow_(2).sum(1)
+            )
         return out
 
     @staticmethod
@@ -65,8 +70,12 @@ class _SpmmSqdist(torch.autograd.Function):
         z, src, dst = ctx.saved_tensors
         n, g2 = z.shape[0], 2 * g
         deg = torch.bincount(src, g2, minlength=n) + torch.bincount(dst, g2, minlength=n)
-        adj = torch.sparse_coo_tensor(torch.stack([torch.cat([src, dst]), torch.cat([dst, src])]),
-                                      torch.cat([g2, g2]), (n, n), check_invariants=False)
+        adj = torch.sparse_coo_tensor(
+            torch.stack([torch.cat([src, dst]), torch.cat([dst, src])]),
+            torch.cat([g2, g2]),
+            (n, n),
+            check_invariants=False,
+        )
         return deg[:, None].to(z.dtype) * z - torch.sparse.mm(adj, z), None, None
 
 
@@ -80,8 +89,10 @@ def require_triton():
         import triton  # noqa: F401
         import triton.language  # noqa: F401
     except Exception as exc:
-        raise ImportError("the triton backend needs Triton: `pip install triton` (the gpu extra; PyTorch's "
-                          f"CUDA wheels ship it) (import failed: {exc.__class__.__name__}: {exc})") from exc
+        raise ImportError(
+            "the triton backend needs Triton: `pip install triton` (the gpu extra; PyTorch's "
+            f"CUDA wheels ship it) (import failed: {exc.__class__.__name__}: {exc})"
+        ) from exc
     return triton
 
 
@@ -110,7 +121,9 @@ DGL_MIN_EDGES = 20_000
 DGL_MIN_DIM = 8
 SPMM_MIN_DIM = 64  # below, the naive pass was as fast on 2 cores (benchmarks/kernels.py)
 SPMM_BLOCK_FLOATS = 2**19  # a block of gathered rows: 2 MB of float32 (cache-sized)
-SPMM_GRAM_RATIO = 64  # the Gram forward while n^2 <= 64 E (measured: 5x the blocks at n=2708, d=512)
+SPMM_GRAM_RATIO = (
+    64  # the Gram forward while n^2 <= 64 E (measured: 5x the blocks at n=2708, d=512)
+)
 
 
 def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
@@ -121,24 +134,40 @@ def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
             return "triton" if triton_available() else "torch"
         return ("dgl" if dgl_available() else "spmm") if device.type == "cpu" else "torch"
     if name not in BACKENDS:
-        raise ValueError(f"unknown kernel backend {name!r}: choose from auto, {', '.join(BACKENDS)}")
+        raise ValueError(
+            f"unknown kernel backend {name!r}: choose from auto, {', '.join(BACKENDS)}"
+        )
     if name == "dgl":
         require_dgl()
         if device.type != "cpu":
-            raise ValueError("the dgl backend runs on CPU only (no DGL build matches this torch's CUDA)")
+            raise ValueError(
+                "the dgl backend runs on CPU only (no DGL build matches this torch's CUDA)"
+            )
     if name == "triton":
         require_triton()
         if device.type != "cuda" and not (device.type == "cpu" and triton_interpreted()):
-            raise ValueError("the triton backend runs on CUDA (or on CPU under TRITON_INTERPRET=1, for tests)")
+            raise ValueError(
+                "the triton backend runs on CUDA (or on CPU under TRITON_INTERPRET=1, for tests)"
+            )
     return name
 
 
-def edge_sqdist(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+def edge_sqdist(
+    z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, backend: str = "auto"
+) -> torch.Tensor:
     """||z[src] - z[dst]||^2 for every pair, differentiable in ``z``."""
     name = resolve_backend(backend, z.device)
-    if backend == "auto" and name == "dgl" and (len(src) < DGL_MIN_EDGES or z.shape[1] < DGL_MIN_DIM):
+    if (
+        backend == "auto"
+        and name == "dgl"
+        and (len(src) < DGL_MIN_EDGES or z.shape[1] < DGL_MIN_DIM)
+    ):
         name = "torch"
-    if backend == "auto" and name == "spmm" and (len(src) < DGL_MIN_EDGES or z.shape[1] < SPMM_MIN_DIM):
+    if (
+        backend == "auto"
+        and name == "spmm"
+        and (len(src) < DGL_MIN_EDGES or z.shape[1] < SPMM_MIN_DIM)
+    ):
         name = "torch"
     return BACKENDS[name](z, src, dst)
 

@@ -10,6 +10,7 @@ Imported only when the ``triton`` backend is used (Triton is an optional depende
 ``TRITON_INTERPRET=1`` set before this module is imported, the kernels run in Triton's
 interpreter on CPU tensors (slow; what the tests do where there is no GPU).
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,9 @@ BLOCK_ELEMS = 4096  # BLOCK_E * BLOCK_D per program
 
 
 @triton.jit
-def _sqdist_fwd(z_ptr, src_ptr, dst_ptr, out_ptr, E, D, stride,
-                BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+def _sqdist_fwd(
+    z_ptr, src_ptr, dst_ptr, out_ptr, E, D, stride, BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr
+):
     offs_e = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
     mask_e = offs_e < E
     s = tl.load(src_ptr + offs_e, mask=mask_e, other=0).to(tl.int64) * stride
@@ -39,8 +41,19 @@ def _sqdist_fwd(z_ptr, src_ptr, dst_ptr, out_ptr, E, D, stride,
 
 
 @triton.jit
-def _sqdist_bwd(z_ptr, src_ptr, dst_ptr, g_ptr, dz_ptr, E, D, stride, dz_stride,
-                BLOCK_E: tl.constexpr, BLOCK_D: tl.constexpr):
+def _sqdist_bwd(
+    z_ptr,
+    src_ptr,
+    dst_ptr,
+    g_ptr,
+    dz_ptr,
+    E,
+    D,
+    stride,
+    dz_stride,
+    BLOCK_E: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+):
     offs_e = tl.program_id(0) * BLOCK_E + tl.arange(0, BLOCK_E)
     mask_e = offs_e < E
     si = tl.load(src_ptr + offs_e, mask=mask_e, other=0).to(tl.int64)
@@ -73,8 +86,9 @@ class EdgeSqDist(torch.autograd.Function):
         out = torch.empty(E, dtype=z.dtype, device=z.device)
         if E:
             be, bd, warps = _blocks(d)
-            _sqdist_fwd[(triton.cdiv(E, be),)](z, src, dst, out, E, d, z.stride(0),
-                                               BLOCK_E=be, BLOCK_D=bd, num_warps=warps)
+            _sqdist_fwd[(triton.cdiv(E, be),)](
+                z, src, dst, out, E, d, z.stride(0), BLOCK_E=be, BLOCK_D=bd, num_warps=warps
+            )
         ctx.save_for_backward(z, src, dst)
         return out
 
@@ -86,8 +100,20 @@ class EdgeSqDist(torch.autograd.Function):
         if E and ctx.needs_input_grad[0]:
             be, bd, warps = _blocks(d)
             grad = grad.contiguous().to(z.dtype)
-            _sqdist_bwd[(triton.cdiv(E, be),)](z, src, dst, grad, dz, E, d, z.stride(0), dz.stride(0),
-                                               BLOCK_E=be, BLOCK_D=bd, num_warps=warps)
+            _sqdist_bwd[(triton.cdiv(E, be),)](
+                z,
+                src,
+                dst,
+                grad,
+                dz,
+                E,
+                d,
+                z.stride(0),
+                dz.stride(0),
+                BLOCK_E=be,
+                BLOCK_D=bd,
+                num_warps=warps,
+            )
         return dz, None, None
 
 

@@ -4,9 +4,20 @@
 feature neighbourhoods (:class:`FeatureAffinity`), graph structure (:class:`StructureAffinity`)
 or both (:func:`combine`); see GENURL.md for the maths.
 """
+
 from .affinity import Affinity, FeatureAffinity, StructureAffinity, combine, precomputed
 from .dynamic import LatentKNN, refresh_hook
 from .normalize import fuzzy_union, smooth_knn, t_kernel
 
-__all__ = ["Affinity", "FeatureAffinity", "LatentKNN", "StructureAffinity", "combine", "fuzzy_union",
-           "precomputed", "refresh_hook", "smooth_knn", "t_kernel"]
+__all__ = [
+    "Affinity",
+    "FeatureAffinity",
+    "LatentKNN",
+    "StructureAffinity",
+    "combine",
+    "fuzzy_union",
+    "precomputed",
+    "refresh_hook",
+    "smooth_knn",
+    "t_kernel",
+]

@@ -2,6 +2,7 @@
 
 As in openTSNE's ``affinity.py``, an affinity is built once from the input (static similarity).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ class Affinity:
 
     def __init__(self, P: sp.spmatrix):
         P = sp.csr_matrix(P, dtype=np.float32)
-        if P.diagonal().any():  # setdiag on a large CSR without a diagonal would copy it to insert zeros
+        if (
+            P.diagonal().any()
+        ):  # setdiag on a large CSR without a diagonal would copy it to insert zeros
             P.setdiag(0)
         P.eliminate_zeros()
         if P.nnz == 0:
@@ -43,8 +46,15 @@ class FeatureAffinity(Affinity):
     ``method``: ``"exact"`` kNN, or ``"nndescent"`` (approximate, DGL; for large n).
     """
 
-    def __init__(self, X, k: int = 15, metric: str = "cosine", nu: float = 100.0, weights: str = "smooth",
-                 method: str = "exact"):
+    def __init__(
+        self,
+        X,
+        k: int = 15,
+        metric: str = "cosine",
+        nu: float = 100.0,
+        weights: str = "smooth",
+        method: str = "exact",
+    ):
         if weights not in ("smooth", "binary"):
             raise ValueError(f"unknown weights {weights!r}: smooth or binary")
         self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
@@ -53,8 +63,9 @@ class FeatureAffinity(Affinity):
         super().__init__(fuzzy_union(rows_to_csr(idx, p, X.shape[0])))
 
 
-
-def random_walks(adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator) -> np.ndarray:
+def random_walks(
+    adj: sp.csr_matrix, walks_per_node: int, walk_length: int, rng: np.random.Generator
+) -> np.ndarray:
     """``walks_per_node`` random walks from every node with an edge (DeepWalk), as a
     (walk_length, walks) array of node ids (int32 below 2^31 nodes): one row per step.
 
@@ -98,7 +109,9 @@ def transition_pmi(adj: sp.spmatrix, exponent: float = 0.75) -> sp.csr_matrix:
     p = A.data / deg[rows]
     q = np.bincount(A.indices, weights=p, minlength=A.shape[1]) ** exponent
     q /= q.sum()
-    M = sp.csr_matrix((np.log(p) - np.log(q[A.indices]), A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    M = sp.csr_matrix(
+        (np.log(p) - np.log(q[A.indices]), A.indices.copy(), A.indptr.copy()), shape=A.shape
+    )
     return M.astype(np.float32)
 
 
@@ -109,7 +122,7 @@ def _walk_degrees(path: np.ndarray, window: int, n: int, chunk: int = 1 << 22) -
     R = np.zeros(n, dtype=np.float64)
     cols = max(chunk // L, 1)
     for j in range(0, W, cols):
-        part = path[:, j:j + cols]
+        part = path[:, j : j + cols]
         for w in range(1, min(window, L - 1) + 1):
             r, c = part[:-w].ravel(), part[w:].ravel()
             keep = r != c
@@ -118,9 +131,17 @@ def _walk_degrees(path: np.ndarray, window: int, n: int, chunk: int = 1 << 22) -
     return R
 
 
-def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, window: int, rng: np.random.Generator,
-                  shift: float = 5.0, k: int = 50, context_k: int | None = None,
-                  block_pairs: int = 1 << 25) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def walk_contexts(
+    adj: sp.spmatrix,
+    walks_per_node: int,
+    walk_length: int,
+    window: int,
+    rng: np.random.Generator,
+    shift: float = 5.0,
+    k: int = 50,
+    context_k: int | None = None,
+    block_pairs: int = 1 << 25,
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Shifted positive PMI of random-walk co-occurrence without the full count matrix.
 
     Equals ``max(positive_pmi(C) - log(shift), 0)`` of :func:`random_walk_cooccurrence`'s C,
@@ -152,7 +173,7 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
     for a, b in zip(bounds[:-1], bounds[1:]):
         pos = []
         for s in range(0, len(flat), scan):
-            seg = flat[s:s + scan]
+            seg = flat[s : s + scan]
             hit = np.flatnonzero((seg >= a) & (seg < b))
             if len(hit):
                 pos.append(hit + s)
@@ -169,8 +190,8 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
             r = node[v]
             keep = r + a != c
             cnt = int(keep.sum())
-            np.multiply(r[keep], n, out=keys[m:m + cnt])
-            keys[m:m + cnt] += c[keep]
+            np.multiply(r[keep], n, out=keys[m : m + cnt])
+            keys[m : m + cnt] += c[keep]
             m += cnt
             del v, c, r, keep
         del pos, t, node
@@ -218,7 +239,10 @@ def walk_contexts(adj: sp.spmatrix, walks_per_node: int, walk_length: int, windo
     del path, flat
 
     def assemble(parts):
-        r, c, v = (np.concatenate(p) if p else np.zeros(0, dt) for p, dt in zip(parts, (np.int32, np.int32, np.float32)))
+        r, c, v = (
+            np.concatenate(p) if p else np.zeros(0, dt)
+            for p, dt in zip(parts, (np.int32, np.int32, np.float32))
+        )
         for p in parts:
             p.clear()
         M = sp.csr_matrix((v, (r, c)), shape=(n, n))
@@ -253,8 +277,17 @@ class StructureAffinity(Affinity):
     and each node's ``k`` strongest contexts get P = 1, with the edges; fuzzy union.
     """
 
-    def __init__(self, adj: sp.spmatrix, walks_per_node: int = 0, walk_length: int = 40, window: int = 5,
-                 k: int = 50, shift: float = 5.0, seed: int = 0, context_budget: int | None = 30_000_000):
+    def __init__(
+        self,
+        adj: sp.spmatrix,
+        walks_per_node: int = 0,
+        walk_length: int = 40,
+        window: int = 5,
+        k: int = 50,
+        shift: float = 5.0,
+        seed: int = 0,
+        context_budget: int | None = 30_000_000,
+    ):
         adj = sp.csr_matrix(adj)
         self.context = None
         if walks_per_node > 0:
@@ -262,11 +295,21 @@ class StructureAffinity(Affinity):
             # ``context`` keeps each row's max(k, context_budget / n) strongest contexts: all of
             # them on small graphs, a bounded number (memory O(n k)) on large ones
             context_k = None if context_budget is None else max(k, context_budget // max(n, 1))
-            P, self.context = walk_contexts(adj, walks_per_node, walk_length, window, np.random.default_rng(seed),
-                                            shift=shift, k=k, context_k=context_k)
+            P, self.context = walk_contexts(
+                adj,
+                walks_per_node,
+                walk_length,
+                window,
+                np.random.default_rng(seed),
+                shift=shift,
+                k=k,
+                context_k=context_k,
+            )
             P.data[:] = 1.0
             P = P.maximum((adj > 0).astype(np.float32))
-            P = P.maximum(P.T).tocsr()  # the fuzzy union of a 0/1 matrix, without its three temporaries
+            P = P.maximum(
+                P.T
+            ).tocsr()  # the fuzzy union of a 0/1 matrix, without its three temporaries
         else:
             P = fuzzy_union(_top_k_rows(adj, adj.shape[0]))
         super().__init__(P)
@@ -283,8 +326,10 @@ def precomputed(P, num_nodes: int) -> Affinity:
         if P.dtype.kind not in "biuf":
             raise InputError(f"the given affinity must be numbers, got dtype {P.dtype}")
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] != num_nodes:
-        raise InputError(f"the given affinity must be a ({num_nodes} x {num_nodes}) matrix (one row and "
-                         f"column per embedded row), got shape {P.shape}")
+        raise InputError(
+            f"the given affinity must be a ({num_nodes} x {num_nodes}) matrix (one row and "
+            f"column per embedded row), got shape {P.shape}"
+        )
     values = P.data if sp.issparse(P) else P
     if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
         raise InputError("the given affinity's values must be finite and in [0, 1]")

@@ -1,5 +1,6 @@
 """P_X over copies of the nodes: views of a graph or dropout-masked copies, each linked to the
 node it copies (graph self-supervision on the one engine, :mod:`genurl_graph.tasks.ge`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,12 @@ def with_view_edges(affinity, num_nodes: int, views: int, weight: float = 1.0):
     rows = [P.row, *(np.concatenate([i, i + v * n]) for v in range(1, views + 1))]
     cols = [P.col, *(np.concatenate([i + v * n, i]) for v in range(1, views + 1))]
     vals = [P.data, *(np.full(2 * n, weight, np.float32) for _ in range(views))]
-    return Affinity(sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                  shape=(total, total)))
+    return Affinity(
+        sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(total, total),
+        )
+    )
 
 
 def tiled_copies(affinity, num_nodes: int, copies: int, weight: float = 1.0):

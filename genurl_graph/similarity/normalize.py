@@ -1,4 +1,5 @@
 """Per-node normalisation of input distances (UMAP style), the t-kernel and the fuzzy union."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,5 +48,7 @@ def fuzzy_union(P: sp.spmatrix) -> sp.csr_matrix:
 def rows_to_csr(idx: np.ndarray, vals: np.ndarray, n_cols: int) -> sp.csr_matrix:
     """An (n, k) neighbour table as a CSR matrix."""
     n, k = idx.shape
-    return sp.csr_matrix((vals.ravel().astype(np.float32), idx.ravel(), np.arange(0, n * k + 1, k)),
-                         shape=(n, n_cols))
+    return sp.csr_matrix(
+        (vals.ravel().astype(np.float32), idx.ravel(), np.arange(0, n * k + 1, k)),
+        shape=(n, n_cols),
+    )

@@ -1,4 +1,5 @@
 """Input checks shared by the tasks that take a data matrix (DR, KD)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +22,14 @@ def as_matrix(X, what: str):
     except (TypeError, ValueError):
         raise InputError(f"{what} must be a numeric matrix") from None
     if X.ndim != 2:
-        raise InputError(f"{what} must be 2-D (rows x columns), got shape {X.shape}"
-                         + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else ""))
+        raise InputError(
+            f"{what} must be 2-D (rows x columns), got shape {X.shape}"
+            + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else "")
+        )
     bad = ~np.isfinite(X).all(1)
     if bad.any():
-        raise InputError(f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
+        raise InputError(
+            f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row "
+            f"{int(np.argmax(bad))})"
+        )
     return X

@@ -15,6 +15,7 @@ passed as ``GenURL(task=...)``) with
 settings replace the plan's defaults, the trainer runs the plan's stream (by default the edges
 of its P_X), ``refine`` becomes a trainer hook, and the plan's ``embed`` gives ``embeddings_``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -94,7 +95,9 @@ def user_encoder(model, data_inputs):
 
     encoder = copy.deepcopy(model.encoder)
     if not callable(getattr(encoder, "forward", None)):
-        raise InputError(f"encoder must be a name or a torch.nn.Module, got {type(encoder).__name__}")
+        raise InputError(
+            f"encoder must be a name or a torch.nn.Module, got {type(encoder).__name__}"
+        )
     return encoder, data_inputs(encoder)
 
 
@@ -105,7 +108,9 @@ def rows_inputs(encoder, X):
         return encoder.prepare(X)
     import scipy.sparse as sp
 
-    return torch.from_numpy(np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32))
+    return torch.from_numpy(
+        np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
+    )
 
 
 def embed(encoder, inputs) -> np.ndarray:

@@ -11,13 +11,15 @@ plus a shared pool of up to 128 points scaled to all n (t-SNE's p - q on every e
 openTSNE's quality (MNIST-5k T@10 0.982, COIL-20 10-NN accuracy 0.958) where the UMAP-like
 ``sampled`` form did not, and, unlike the ``normalized`` form (pool only, no neighbours in Z),
 keeps clusters whole (the `make demo` picture of Cora; docs/dr.md). The parametric MLP keeps
-the ``sampled`` form. Training runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z schedule (``nu_end``) is
+the ``sampled`` form. Training runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z
+schedule (``nu_end``) is
 available but did not help on digits.
 Defaults were chosen on digits, MNIST-5k and COIL-20 against umap-learn (benchmarks/dr.py).
 
 Documented behaviour: duplicate points get distance 0 (rho = 0) and P = 1 to each other, so
 they land together; constant columns add nothing to distances and are harmless.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -36,6 +38,7 @@ from .base import Plan, embed, rows_inputs, setting, to_device, user_encoder
 
 INPUTS_KIND = "matrix"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
 
+
 @dataclass(frozen=True)
 class DRDefaults:
     """DR settings. The free layout: full-batch SGD on the summed loss, clipped, step decaying
@@ -43,19 +46,38 @@ class DRDefaults:
 
     dim: int = 2
     k: int = 10
-    train: TrainConfig = TrainConfig(epochs=500, lr=1.0, nu=1.0, negatives=1.0, pool=128, lr_decay=True,
-                                     optimizer="sgd", form="sne")
+    train: TrainConfig = TrainConfig(
+        epochs=500,
+        lr=1.0,
+        nu=1.0,
+        negatives=1.0,
+        pool=128,
+        lr_decay=True,
+        optimizer="sgd",
+        form="sne",
+    )
 
 
 FREE = DRDefaults()
-PARAMETRIC = DRDefaults(train=TrainConfig(epochs=100, lr=1e-2, nu=1.0, batch_size=4096, optimizer="adam",
-                                          negatives=15.0, pool=128, form="sampled"))
+PARAMETRIC = DRDefaults(
+    train=TrainConfig(
+        epochs=100,
+        lr=1e-2,
+        nu=1.0,
+        batch_size=4096,
+        optimizer="adam",
+        negatives=15.0,
+        pool=128,
+        form="sampled",
+    )
+)
 EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
 PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
 
 
 def check_data(X, k: int) -> np.ndarray | sp.csr_matrix:
-    """X as a finite 2-D float32 matrix with more than ``k`` rows, or an InputError that says why."""
+    """X as a finite 2-D float32 matrix with more than ``k`` rows, or an InputError that says
+    why."""
     X = as_matrix(X, "the data")
     if X.shape[0] <= k:
         raise InputError(f"{X.shape[0]} points are too few for k={k} neighbours (need more than k)")
@@ -70,13 +92,17 @@ def reduce_width(X, seed: int, width: int = PCA_DIM) -> np.ndarray:
         return X.toarray() if sp.issparse(X) else X
     from sklearn.decomposition import PCA, TruncatedSVD
 
-    pca = (TruncatedSVD(width, random_state=seed) if sp.issparse(X)
-           else PCA(width, svd_solver="randomized", random_state=seed))
+    pca = (
+        TruncatedSVD(width, random_state=seed)
+        if sp.issparse(X)
+        else PCA(width, svd_solver="randomized", random_state=seed)
+    )
     return pca.fit_transform(X).astype(np.float32)
 
 
 def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
-    """P_X on the kNN graph of X: exact up to EXACT_MAX points, then nn-descent on the first PCA_DIM principal
+    """P_X on the kNN graph of X: exact up to EXACT_MAX points, then nn-descent on the first PCA_DIM
+    principal
     components (a 70,000 x 784 set: about 10 s instead of a minute)."""
     if X.shape[0] <= EXACT_MAX:
         return FeatureAffinity(X, k=k, metric=metric, weights="smooth")
@@ -90,21 +116,29 @@ def build(model, X, affinity=None) -> Plan:
     auto = PARAMETRIC if model.parametric else FREE
     # The shared pool shrinks as n grows (each source's push is still weighted by its P; the
     # pool sets only its variance): the push costs n x pool pairs an epoch, the pull n x k.
-    train = replace(auto.train, pool=int(np.clip(2 ** 18 // X.shape[0], 32, auto.train.pool)))
+    train = replace(auto.train, pool=int(np.clip(2**18 // X.shape[0], 32, auto.train.pool)))
     if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data
         train = replace(train, epochs=min(train.epochs, 200))
     k = setting(model, "k", auto.k)
     X = check_data(X, k)
-    metric = model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
+    metric = (
+        model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
+    )
     n = X.shape[0]
-    affinity = data_affinity(X, k, metric, model.random_state) if affinity is None else precomputed(affinity, n)
+    affinity = (
+        data_affinity(X, k, metric, model.random_state)
+        if affinity is None
+        else precomputed(affinity, n)
+    )
     dim = setting(model, "dim", auto.dim)
     start = spectral_layout(affinity.P, dim, model.random_state)
     if isinstance(model.encoder, torch.nn.Module):
         name = "custom"
         encoder, inputs = user_encoder(model, lambda enc: rows_inputs(enc, X))
     elif model.parametric:
-        encoder = MLP(X.shape[1], dim, hidden=setting(model, "hidden", 256), layers=3, norm="standard").fit_norm(X)
+        encoder = MLP(
+            X.shape[1], dim, hidden=setting(model, "hidden", 256), layers=3, norm="standard"
+        ).fit_norm(X)
         inputs = encoder.prepare(X)
         _warm_start(encoder, inputs, start)
         name = "mlp"
@@ -112,14 +146,22 @@ def build(model, X, affinity=None) -> Plan:
         encoder, inputs = Table(n, dim, init=start), None
         name = "table"
     pairs = affinity.P.nnz + n * train.pool
-    return Plan(encoder=encoder, inputs=inputs, config=train, num_nodes=n, affinity=affinity, refine_k=k,
-                threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
-                fitted={"encoder_name_": name, "metric_": metric})
+    return Plan(
+        encoder=encoder,
+        inputs=inputs,
+        config=train,
+        num_nodes=n,
+        affinity=affinity,
+        refine_k=k,
+        threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
+        fitted={"encoder_name_": name, "metric_": metric},
+    )
 
 
 # Pairs an epoch (pull edges + push pairs) below which a free layout trains on one thread: each
 # tensor pass is then too short to share (a few 100 us), and on a busy machine a second thread's
-# wait at every pass costs more than it saves (digits on 2 busy cores: 7 s on one thread, 94 s on two;
+# wait at every pass costs more than it saves (digits on 2 busy cores: 7 s on one thread, 94 s on
+# two;
 # an epoch of the 70,000-point set, 1.1M edges + 70,000 x 32 pushes: 69 ms on one, 506 ms on two).
 ONE_THREAD_BELOW = 1 << 24
 

@@ -12,6 +12,7 @@ occur. The encoder is a small CNN with a projector (:class:`~genurl_graph.encode
 GKL loss pulls each view towards its partners and pushes it from all views of the batch.
 ``embeddings_`` and ``transform`` give the CNN's representation (before the projector).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ ENCODERS = ("cnn",)
 
 INPUTS_KIND = "images"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
 
+
 @dataclass(frozen=True)
 class SSLDefaults:
     """Settings left at None on :class:`GenURL`, chosen on MNIST-5k (15 epochs) and COIL-20
@@ -42,14 +44,15 @@ class SSLDefaults:
     KL(P_i || Q_i) with Q normalised over the batch of views, and the pool is unused (the push
     pool is the whole batch of views)."""
 
-    dim: int = 128            # projector output, what the loss sees
-    width: int = 16           # CNN channels of the first block; representation = 4 * width
+    dim: int = 128  # projector output, what the loss sees
+    width: int = 16  # CNN channels of the first block; representation = 4 * width
     views: int = 2
-    k: int = 5                # latent neighbours per image (refine)
-    weight: float = 0.5       # P of a latent-neighbour pair
-    sphere: float | None = 2 ** 0.5  # radius of the sphere the projections are put on; None: free
-    train: TrainConfig = TrainConfig(epochs=50, lr=1e-3, nu=100.0, batch_size=256, negatives=1.0, pool=0,
-                                     form="normalized")
+    k: int = 5  # latent neighbours per image (refine)
+    weight: float = 0.5  # P of a latent-neighbour pair
+    sphere: float | None = 2**0.5  # radius of the sphere the projections are put on; None: free
+    train: TrainConfig = TrainConfig(
+        epochs=50, lr=1e-3, nu=100.0, batch_size=256, negatives=1.0, pool=0, form="normalized"
+    )
 
 
 DEFAULTS = SSLDefaults()
@@ -71,23 +74,31 @@ def as_images(data, image_shape=None) -> np.ndarray:
         hint = ""
         if X.ndim == 2 and X.shape[1] and round(X.shape[1] ** 0.5) ** 2 == X.shape[1]:
             side = round(X.shape[1] ** 0.5)
-            hint = (f"; these rows look like flattened {side}x{side} images: pass image_shape=({side}, {side}) "
-                    f"(CLI: --image-shape {side}x{side})")
-        raise InputError(f"images must be an (n, H, W) or (n, C, H, W) array, got shape {X.shape}{hint}")
+            hint = (
+                f"; these rows look like flattened {side}x{side} images: pass "
+                f"image_shape=({side}, {side}) "
+                f"(CLI: --image-shape {side}x{side})"
+            )
+        raise InputError(
+            f"images must be an (n, H, W) or (n, C, H, W) array, got shape {X.shape}{hint}"
+        )
     if X.shape[0] < 2:
         raise InputError(f"self-supervised learning needs at least 2 images, got {X.shape[0]}")
     if min(X.shape[-2:]) < 4:
         raise InputError(f"images must be at least 4 x 4 pixels, got {X.shape[-2]} x {X.shape[-1]}")
     bad = ~np.isfinite(X.reshape(len(X), -1)).all(1)
     if bad.any():
-        raise InputError(f"the images contain NaN or inf in {int(bad.sum())} images (first: image {int(np.argmax(bad))})")
+        raise InputError(
+            f"the images contain NaN or inf in {int(bad.sum())} images (first: image "
+            f"{int(np.argmax(bad))})"
+        )
     return X
 
 
 def _features(encoder, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
     encoder.eval()
     with torch.no_grad():
-        out = torch.cat([encoder.features(x[lo:lo + chunk]) for lo in range(0, len(x), chunk)])
+        out = torch.cat([encoder.features(x[lo : lo + chunk]) for lo in range(0, len(x), chunk)])
     encoder.train()
     return out
 
@@ -121,11 +132,14 @@ class _ViewStream:
         images, batch, n = self.images, self.batch, len(self.images)
         device = images.device
         order = torch.randperm(n, generator=gen, device=device)
-        neighbours = (None if self.refiner is None or self.refiner.neighbours is None
-                      else torch.as_tensor(self.refiner.neighbours, device=device))
+        neighbours = (
+            None
+            if self.refiner is None or self.refiner.neighbours is None
+            else torch.as_tensor(self.refiner.neighbours, device=device)
+        )
         # drop a last batch too small for batch norm
         for lo in range(0, max(n - batch, 0) + 1, batch):
-            idx = order[lo:lo + batch]
+            idx = order[lo : lo + batch]
             links = None
             if neighbours is not None:  # half anchors, half a latent neighbour of each
                 half = len(idx) // 2
@@ -139,8 +153,17 @@ class _ViewStream:
             yield v, src, dst, p, torch.arange(len(v), device=device)
 
 
-def build(model, X, image_shape=None, width: int | None = None, views: int | None = None,
-          augment=None, sphere: float | None = -1, form: str | None = None, features=None) -> Plan:
+def build(
+    model,
+    X,
+    image_shape=None,
+    width: int | None = None,
+    views: int | None = None,
+    augment=None,
+    sphere: float | None = -1,
+    form: str | None = None,
+    features=None,
+) -> Plan:
     """SSL's plan: a CNN trained on view graphs of the images ``X``.
 
     ``augment``: an :class:`~genurl_graph.graphs.views.ImageViews` (default: its defaults);
@@ -152,7 +175,9 @@ def build(model, X, image_shape=None, width: int | None = None, views: int | Non
     if features is not None:
         raise InputError("task 'ssl' takes only images")
     if isinstance(model.encoder, str) and model.encoder not in ("auto",) + ENCODERS:
-        raise InputError(f"unknown ssl encoder {model.encoder!r}: choose from {', '.join(ENCODERS)}")
+        raise InputError(
+            f"unknown ssl encoder {model.encoder!r}: choose from {', '.join(ENCODERS)}"
+        )
     images_np = as_images(X, image_shape)
     n = images_np.shape[0]
     views = views or DEFAULTS.views
@@ -160,27 +185,45 @@ def build(model, X, image_shape=None, width: int | None = None, views: int | Non
         raise InputError(f"views must be at least 2, got {views}")
     batch = min(setting(model, "batch_size", DEFAULTS.train.batch_size), n)
     if isinstance(model.encoder, torch.nn.Module):
-        encoder, images = user_encoder(model, lambda enc: enc.prepare(images_np) if hasattr(enc, "prepare")
-                                       else torch.as_tensor(images_np))
+        encoder, images = user_encoder(
+            model,
+            lambda enc: (
+                enc.prepare(images_np) if hasattr(enc, "prepare") else torch.as_tensor(images_np)
+            ),
+        )
         name = "custom"
     else:
-        encoder = CNN(1 if images_np.ndim == 3 else images_np.shape[1], setting(model, "dim", DEFAULTS.dim),
-                      width or DEFAULTS.width)
+        encoder = CNN(
+            1 if images_np.ndim == 3 else images_np.shape[1],
+            setting(model, "dim", DEFAULTS.dim),
+            width or DEFAULTS.width,
+        )
         encoder.fit_norm(images_np)
         encoder.to(model.device)
         images, name = encoder.prepare(images_np), "cnn"
     refiner = None
     if model.refine:
-        refiner = LatentKNN(None, k=min(setting(model, "k", DEFAULTS.k), n - 1), weight=DEFAULTS.weight, num_nodes=n)
+        refiner = LatentKNN(
+            None, k=min(setting(model, "k", DEFAULTS.k), n - 1), weight=DEFAULTS.weight, num_nodes=n
+        )
     sphere = DEFAULTS.sphere if sphere == -1 else sphere
-    represent = (lambda x: _features(encoder, x)) if hasattr(encoder, "features") else \
-        (lambda x: _no_train(encoder, x))
-    return Plan(encoder=_PerView(encoder, views, sphere), inputs=None,
-                config=replace(DEFAULTS.train, form=form or DEFAULTS.train.form), num_nodes=n,
-                stream=_ViewStream(images, batch, views, augment or ImageViews(), refiner, DEFAULTS.weight),
-                refiner=refiner, latent=lambda _: represent(images).cpu().numpy(), on_refresh=lambda _: None,
-                embed=lambda *_: _final(represent, images, encoder),
-                fitted={"encoder_name_": name, "encoder_": encoder})
+    represent = (
+        (lambda x: _features(encoder, x))
+        if hasattr(encoder, "features")
+        else (lambda x: _no_train(encoder, x))
+    )
+    return Plan(
+        encoder=_PerView(encoder, views, sphere),
+        inputs=None,
+        config=replace(DEFAULTS.train, form=form or DEFAULTS.train.form),
+        num_nodes=n,
+        stream=_ViewStream(images, batch, views, augment or ImageViews(), refiner, DEFAULTS.weight),
+        refiner=refiner,
+        latent=lambda _: represent(images).cpu().numpy(),
+        on_refresh=lambda _: None,
+        embed=lambda *_: _final(represent, images, encoder),
+        fitted={"encoder_name_": name, "encoder_": encoder},
+    )
 
 
 def _final(represent, images, encoder) -> np.ndarray:
