@@ -302,9 +302,8 @@ def main():
         base, at, ep = name.partition("@")
         names += [f"sbm{n}{at}{ep}" for n in args.sbm_nodes.split(",")] if base == "sbm" else [name]
     for name in names:
-        work = Path(args.work).resolve() / name.replace(
-            "@", "_e"
-        )  # the machines cd elsewhere: absolute paths
+        # the machines cd elsewhere: absolute paths
+        work = Path(args.work).resolve() / name.replace("@", "_e")
         shutil.rmtree(work, ignore_errors=True)
         case = make_case(name, work, args)
         print(f"[{name}] single process ...", flush=True)

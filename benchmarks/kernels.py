@@ -148,9 +148,8 @@ def main():
         "--no-target", action="store_true", help="on CUDA, skip the n=1M, E=20M, d=128 case"
     )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "kernels.json"))
-    parser.add_argument(
-        "--one", nargs=4, help=argparse.SUPPRESS
-    )  # internal: backend edges dim nodes
+    # internal: backend edges dim nodes
+    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device == "auto":
         import torch

@@ -127,9 +127,8 @@ def main() -> None:
     if len(rows) >= 2:
         n = np.log([r["nodes"] for r in rows])
         for key in ("load_s", "embed_s", "embed_cpu_s", "eval_s", "eval_cpu_s", "peak_rss_mb"):
-            slope, icpt = np.polyfit(
-                n[-2:], np.log([r[key] for r in rows[-2:]]), 1
-            )  # the two largest
+            # the two largest
+            slope, icpt = np.polyfit(n[-2:], np.log([r[key] for r in rows[-2:]]), 1)
             extrap[key] = {
                 "slope": float(slope),
                 "at_arxiv": float(np.exp(icpt + slope * np.log(ARXIV_NODES))),

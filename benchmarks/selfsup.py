@@ -68,10 +68,11 @@ def load(name: str):
         from scipy.io import loadmat
 
         mat = loadmat(SHARED / "coil20" / "COIL20.mat")
+        # MATLAB stores columns
         X, y = (
             mat["X"].reshape(-1, 32, 32).transpose(0, 2, 1),
             mat["Y"].ravel(),
-        )  # MATLAB stores columns
+        )
         train, test = [], []
         for c in np.unique(y):
             rows = rng.permutation(np.flatnonzero(y == c))

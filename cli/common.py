@@ -18,6 +18,7 @@ from rich.table import Table
 
 from genurl_graph.errors import InputError
 
+# help text is plain: [weight] stays as written
 app = typer.Typer(
     help="GenURL: graph embedding, dimension reduction, distillation and self-supervised learning "
     "on one engine.",
@@ -25,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-)  # help text is plain: [weight] stays as written
+)
 eval_app = typer.Typer(
     help="Evaluate embeddings: node classification or link prediction.",
     no_args_is_help=True,

@@ -101,10 +101,11 @@ def distill(
     from genurl_graph.errors import InputError
     from genurl_graph.io import check_output_path, read_embeddings, read_rows, write_embeddings
 
+    # genurl_graph.tasks.kd.STUDENTS, without importing torch to check a flag
     STUDENTS = (
         "mlp",
         "gcn",
-    )  # genurl_graph.tasks.kd.STUDENTS, without importing torch to check a flag
+    )
 
     check_output_path(output, (".pt",))
     if embed_out is not None:

@@ -65,9 +65,8 @@ def test_parametric_transforms_new_points(digits):
 def test_trustworthiness_matches_scikit_learn(digits, layout):
     X, _ = digits
     ours = dr_metrics(X, layout.embeddings_, k=7)["trustworthiness"]
-    assert ours == pytest.approx(
-        trustworthiness(X, layout.embeddings_, n_neighbors=7), abs=1e-4
-    )  # ties among integer pixels
+    # ties among integer pixels
+    assert ours == pytest.approx(trustworthiness(X, layout.embeddings_, n_neighbors=7), abs=1e-4)
 
 
 def test_sampled_measures_close_to_exact(digits, layout):

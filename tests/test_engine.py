@@ -64,9 +64,8 @@ def test_a_hook_that_changes_p_restarts_the_plateau_test(sbm):
 
     result = Trainer(epochs=500, lr=0.0, patience=5).fit(Table(len(y), 4), stream, [hook])
     assert calls == list(range(len(result.losses)))
-    assert (
-        result.stopped_early and len(result.losses) >= 10
-    )  # the test restarts at epoch 4: 5 more at least
+    # the test restarts at epoch 4: 5 more at least
+    assert result.stopped_early and len(result.losses) >= 10
 
 
 def test_train_config_refuses_bad_settings():

@@ -42,9 +42,8 @@ def test_fitted_attributes_hold_the_resolved_settings():
     model.fit(X)
     check_is_fitted(model)
     assert model.dim_ == 2 and model.epochs_ == 3 and model.config_.epochs == 3
-    assert (
-        model.lr_ == model.config_.lr == 1.0 and model.config_.optimizer == "sgd"
-    )  # the task's defaults
+    # the task's defaults
+    assert model.lr_ == model.config_.lr == 1.0 and model.config_.optimizer == "sgd"
     assert model.dim is None and model.lr is None  # the parameters stay as given
 
 
@@ -85,12 +84,10 @@ def test_a_users_own_encoder_module_is_trained_as_a_copy():
     before = [p.detach().clone() for p in net.parameters()]
     model = GenURL(task="dr", encoder=net, epochs=20).fit(X)
     assert model.encoder_name_ == "custom" and model.embeddings_.shape == (150, 2)
-    assert all(
-        torch.equal(a, b) for a, b in zip(before, net.parameters())
-    )  # the user's module untouched
-    assert not all(
-        torch.equal(a, b) for a, b in zip(before, model.encoder_.parameters())
-    )  # its copy trained
+    # the user's module untouched
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    # its copy trained
+    assert not all(torch.equal(a, b) for a, b in zip(before, model.encoder_.parameters()))
     assert np.allclose(model.transform(X), model.embeddings_, atol=1e-5)
     with pytest.raises(InputError, match="built-in task and encoder"):
         model.save("unused.pt")
@@ -148,15 +145,15 @@ def test_every_parameter_is_checked_in_one_place(bad, match):
 
 def test_history_names_the_kernel_that_computed_the_loss(sbm):
     X, _ = blobs()
-    assert (
-        GenURL(task="dr", epochs=2).fit(X).history_.backend == "fused"
-    )  # the closed-form 2-d loss
+    # the closed-form 2-d loss
+    assert GenURL(task="dr", epochs=2).fit(X).history_.backend == "fused"
     table = GenURL(task="ge", dim=8, epochs=2).fit(sbm[0])
+    # 8 columns, the fuzzy form: an edge kernel
     assert table.history_.backend in (
         "dgl",
         "spmm",
         "torch",
-    )  # 8 columns, the fuzzy form: an edge kernel
+    )
 
 
 def test_help_texts_state_the_defaults_the_library_uses():

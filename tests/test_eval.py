@@ -32,9 +32,8 @@ def test_split_edges_disjoint(sbm):
     assert train.num_edges // 2 == n_und - len(held["val"][0]) - len(held["test"][0])
     for pos, neg in held.values():
         assert len(pos) == len(neg)
-        assert np.all(
-            train.adj[pos[:, 0], pos[:, 1]] == 0
-        )  # held-out edges left the training graph
+        # held-out edges left the training graph
+        assert np.all(train.adj[pos[:, 0], pos[:, 1]] == 0)
         assert np.all(g.adj[neg[:, 0], neg[:, 1]] == 0)  # negatives are non-edges
     assert train.num_nodes == g.num_nodes
 
@@ -52,7 +51,6 @@ def test_evaluate_links_with_oracle(sbm):
     res = evaluate_links(g, oracle, seeds=1)
     assert res["metrics"]["auc"]["mean"] > 0.85
     noise = lambda train, seed: np.random.default_rng(seed).normal(size=(train.num_nodes, 3))  # noqa: E731
-    assert (
-        abs(evaluate_links(g, noise, seeds=1)["metrics"]["auc"]["mean"] - 0.5) < 0.1
-    )  # no signal: chance
+    # no signal: chance
+    assert abs(evaluate_links(g, noise, seeds=1)["metrics"]["auc"]["mean"] - 0.5) < 0.1
     assert (g.adj != edges_before).nnz == 0  # the caller's graph is left as it was

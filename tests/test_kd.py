@@ -215,6 +215,5 @@ def test_teacher_graph_weights_binary_or_smooth(digits):
     binary = small(epochs=1).fit(X[:60], teacher=T[:60], weights="binary")
     assert np.allclose(binary.affinity_.P.data, 1.0)
     assert smooth.affinity_.P.data.min() < 1.0
-    assert (
-        sum(isinstance(m, torch.nn.Linear) for m in smooth.encoder_.net) == 3
-    )  # default: 3 layers
+    # default: 3 layers
+    assert sum(isinstance(m, torch.nn.Linear) for m in smooth.encoder_.net) == 3

@@ -113,9 +113,8 @@ def test_folder_without_release_marker_or_split_is_refused(tmp_path, ogb_root, n
     shutil.copytree(root / "ogbn_arxiv", tmp_path / "ogbn_arxiv")
     (tmp_path / "ogbn_arxiv" / "RELEASE_v1.txt").unlink()
     with pytest.raises(InputError, match=r"missing in .*ogbn_arxiv/: RELEASE_v1.txt\. "):
-        datasets.load(
-            "ogbn-arxiv", root=tmp_path
-        )  # ogb itself would ask on stdin whether to delete it
+        # ogb itself would ask on stdin whether to delete it
+        datasets.load("ogbn-arxiv", root=tmp_path)
     (tmp_path / "ogbn_arxiv" / "RELEASE_v1.txt").write_text("v1")
     (tmp_path / "ogbn_arxiv" / "split" / "time" / "valid.csv.gz").unlink()
     with pytest.raises(InputError, match=r"split/time/valid.csv.gz"):
@@ -214,9 +213,8 @@ def test_cli_demo_and_eval_ogb_agree(tmp_path, ogb_root, no_network):
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["metric"] == "acc" and r["dataset"] == "ogbn-arxiv"
     test_acc = f"{100 * r['metrics']['test_acc']['mean']:.2f}"
-    assert (
-        test_acc in res.output and test_acc in demo_output
-    )  # the saved embedding scores as the demo's
+    # the saved embedding scores as the demo's
+    assert test_acc in res.output and test_acc in demo_output
     res = runner.invoke(
         app,
         [

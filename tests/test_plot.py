@@ -29,9 +29,8 @@ def test_plot_draws_the_layout_at_the_asked_size(tmp_path, blobs):
     res = plot(Z, tmp_path / "z.png", y, pixels=(400, 300))
     assert png_size(tmp_path / "z.png") == (400, 300)
     assert res.layout.shape == (90, 2) and res.kind == "classes"
-    np.testing.assert_array_equal(
-        res.points, res.layout
-    )  # what was drawn is the layout, row for row
+    # what was drawn is the layout, row for row
+    np.testing.assert_array_equal(res.points, res.layout)
     centres = np.array([res.layout[y == c].mean(0) for c in range(3)])
     spread = max(np.linalg.norm(res.layout[y == c] - centres[c], axis=1).mean() for c in range(3))
     assert (

@@ -123,9 +123,8 @@ def test_ssl_refine_links_latent_neighbours(monkeypatch):
     first = [p for epoch, p, _ in seen if epoch == 0]
     later = [(p, nb) for epoch, p, nb in seen if epoch >= 1]
     assert first and all(bool((p == 1).all()) for p in first)  # epoch 0: the views' links only
-    assert later and all(
-        bool((p == 0.5).any()) for p, _ in later
-    )  # then latent neighbours at P = 0.5
+    # then latent neighbours at P = 0.5
+    assert later and all(bool((p == 0.5).any()) for p, _ in later)
     assert later[-1][1].shape == (32, 3)
 
 

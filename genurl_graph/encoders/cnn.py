@@ -46,9 +46,8 @@ class CNN(nn.Module):
         # input scaling, set by fit_norm and saved with the weights
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
-        self.register_buffer(
-            "value_scale", torch.ones(())
-        )  # raw pixel value of 1.0 in [0, 1] units
+        # raw pixel value of 1.0 in [0, 1] units
+        self.register_buffer("value_scale", torch.ones(()))
 
     def config(self) -> dict:
         return {

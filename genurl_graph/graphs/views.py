@@ -53,9 +53,10 @@ class ImageViews:
         cy = uniform(-1, 1) * (1 - sy) + uniform(-self.shift, self.shift) * 2
         angle = uniform(-self.rotate, self.rotate) * (math.pi / 180)
         cos, sin = torch.cos(angle), torch.sin(angle)
+        # (b, 2, 3)
         theta = torch.stack(
             [torch.stack([sx * cos, -sy * sin, cx], 1), torch.stack([sx * sin, sy * cos, cy], 1)], 1
-        )  # (b, 2, 3)
+        )
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         if self.noise > 0:
