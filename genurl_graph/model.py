@@ -262,9 +262,8 @@ class GenURL(TransformerMixin, BaseEstimator):
         """
         self._check()
         task = self._task()
-        with torch.random.fork_rng(
-            devices=[]
-        ):  # seed init and dropout without touching the caller's RNG
+        # seed init and dropout without touching the caller's RNG
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             plan = task.build(self, X, **inputs)
             self._run(plan)
@@ -278,9 +277,8 @@ class GenURL(TransformerMixin, BaseEstimator):
         """Embed new nodes, points or images with the fitted encoder; needs an inductive one."""
         if not hasattr(self, "encoder_"):
             raise RuntimeError("call fit first")
-        if not getattr(
-            self.encoder_, "inductive", True
-        ):  # a user's module without the flag takes inputs
+        # a user's module without the flag takes inputs
+        if not getattr(self.encoder_, "inductive", True):
             raise InputError(
                 f"the {self.encoder_name_!r} encoder is transductive: it cannot embed new "
                 "data; fit an inductive encoder (ge: ppr, sgc, mlp, gcn; dr: parametric=True)"

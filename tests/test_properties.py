@@ -115,10 +115,10 @@ def edge_files(draw):
             )
         lines.append(text)
         data_lines.append(len(lines))
-    if draw(
-        st.booleans()
-    ):  # a comment shaped like an edge line after the first edge (pandas' fast path
-        c = draw(field_sep)  # takes its comment character from the first lines only, if not told)
+    # a comment shaped like an edge line after the first edge (pandas' fast path takes its
+    # comment character from the first lines only, if not told)
+    if draw(st.booleans()):
+        c = draw(field_sep)
         at = draw(st.integers(data_lines[0], len(lines)))
         lines.insert(
             at, draw(st.sampled_from(["#", "%"])) + "x" + c + "y" + (c + "1" if weighted else "")

@@ -132,9 +132,8 @@ def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0
         v0 = rng.random(n)
         vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
         Z = vecs[:, np.argsort(-vals)[1 : dim + 1]]
-    except (
-        Exception
-    ):  # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
+    except Exception:
+        # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too
         Z = rng.uniform(-1, 1, size=(n, dim))
     Z = Z / max(np.abs(Z).max(), 1e-12) * scale
     return (Z + rng.normal(scale=1e-4 * scale, size=Z.shape)).astype(np.float32)

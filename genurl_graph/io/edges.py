@@ -165,9 +165,8 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
         dtype = {0: np.int64, 1: np.int64, 2: np.float64} if as_int else str
         us, vs, ws, width = [], [], [], None
         try:
-            with (
-                warnings.catch_warnings()
-            ):  # pandas casts an id past int64 (then refuses it) noisily
+            # pandas casts an id past int64 (then refuses it) noisily
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 parts = list(_read_table(data, sep, comment, dtype, chunksize))
             for part in parts:

@@ -18,9 +18,8 @@ class Affinity:
 
     def __init__(self, P: sp.spmatrix):
         P = sp.csr_matrix(P, dtype=np.float32)
-        if (
-            P.diagonal().any()
-        ):  # setdiag on a large CSR without a diagonal would copy it to insert zeros
+        # setdiag on a large CSR without a diagonal would copy it to insert zeros
+        if P.diagonal().any():
             P.setdiag(0)
         P.eliminate_zeros()
         if P.nnz == 0:

@@ -267,9 +267,8 @@ def build(
         affinity = with_view_edges(affinity, n, views)
     auto = defaults(graph, name)
     copies = auto.copies if not views and name == "ppr" else 1
-    if (
-        copies > 1
-    ):  # feature-masked views: the encoder's input dropout masks each copy afresh every epoch
+    # feature-masked views: the encoder's input dropout masks each copy afresh every epoch
+    if copies > 1:
         inputs, affinity = inputs.repeat(copies, 1), tiled_copies(affinity, n, copies)
     return Plan(
         encoder=encoder,
