@@ -355,8 +355,7 @@ class GenURL(TransformerMixin, BaseEstimator):
         self.encoder_, self.affinity_, self.config_ = encoder, affinity, config
         for name, value in plan.fitted.items():
             setattr(self, name, value)
-        Z = plan.embed(encoder, inputs) if plan.embed is not None else embed(encoder, inputs)
-        self.embeddings_ = Z if plan.rows is None else Z[: plan.rows]
+        self.embeddings_ = (plan.embed or embed)(encoder, inputs)
         self.dim_ = self.embeddings_.shape[1]
         for name in ("epochs", "lr", "nu", "negatives", "batch_size"):
             setattr(self, name + "_", getattr(config, name))

@@ -40,7 +40,7 @@ class Plan:
     P_X changes (default: the stream's edges), ``refiner`` the
     :class:`~genurl_graph.similarity.LatentKNN` to update (default: one over ``affinity`` with
     ``refine_k`` neighbours at P = ``refine_weight``); ``embed``: the trained encoder's
-    embedding (default: ``encoder(inputs)``, first ``rows`` rows); ``fitted``: more ``*_``
+    embedding (default: ``encoder(inputs)``); ``fitted``: more ``*_``
     attributes for the estimator (``encoder_name_``, ``graph_``, ...; ``encoder_`` there replaces
     the trained module, e.g. the CNN inside SSL's per-view wrapper); ``threads``: torch threads
     while training (None: as they are)."""
@@ -58,7 +58,6 @@ class Plan:
     refine_k: int = 10
     refine_weight: float = 0.5
     embed: Callable | None = None
-    rows: int | None = None
     threads: int | None = None
     fitted: dict = field(default_factory=dict)
 

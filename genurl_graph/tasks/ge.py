@@ -278,7 +278,6 @@ def build(
         affinity=affinity,
         negative_weights=neg_w,
         refine_k=k,
-        rows=n,
         embed=lambda enc, x: embed(enc, x[:n] if isinstance(x, torch.Tensor) else x),
         fitted={"encoder_name_": name, "graph_": graph},
     )
