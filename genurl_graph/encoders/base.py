@@ -1,13 +1,16 @@
 """The encoder registry: one name per encoder class, read by :func:`build_encoder` and by
 persistence (:mod:`genurl_graph.persist`).
 
-An encoder is an ``nn.Module`` with ``prepare(data) -> inputs`` (done once, outside training),
-``forward(inputs) -> Z``, ``inductive`` (whether it embeds new data), ``config()`` (the
-constructor arguments that rebuild it; its weights travel in the state_dict) and
-``reset_parameters()``. A new encoder is one file with a class decorated by :func:`register`.
+An encoder is an :class:`Encoder` (an ``nn.Module``) with ``prepare(data) -> inputs`` (done
+once, outside training), ``forward(inputs) -> Z``, ``inductive`` (whether it embeds new data)
+and ``reset_parameters()``; ``config()``, the constructor arguments that rebuild it (its
+weights travel in the state_dict), comes from the constructor itself. A new encoder is one file
+with a class decorated by :func:`register`.
 """
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +19,19 @@ from torch import nn
 from ..errors import InputError
 
 REGISTRY: dict[str, type] = {}
+
+
+class Encoder(nn.Module):
+    """Base of the registered encoders: keeps each constructor argument as an attribute of the
+    same name, and :meth:`config` reads them back."""
+
+    inductive = True
+
+    def config(self) -> dict:
+        """The constructor arguments kept as attributes (an argument that is not, such as a
+        table's start, is not part of the config)."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {k: getattr(self, k) for k in names if k != "self" and hasattr(self, k)}
 
 
 def register(name: str):

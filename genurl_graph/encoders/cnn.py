@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from .base import register, reset_all
+from .base import Encoder, register, reset_all
 
 
 def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
@@ -24,9 +24,7 @@ def _block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
 
 
 @register("cnn")
-class CNN(nn.Module):
-    inductive = True
-
+class CNN(Encoder):
     def __init__(self, channels: int = 1, dim: int = 128, width: int = 32, proj_hidden: int = 512):
         super().__init__()
         self.channels, self.dim, self.width, self.proj_hidden = channels, dim, width, proj_hidden
@@ -48,14 +46,6 @@ class CNN(nn.Module):
         self.register_buffer("std", torch.ones(channels))
         # raw pixel value of 1.0 in [0, 1] units
         self.register_buffer("value_scale", torch.ones(()))
-
-    def config(self) -> dict:
-        return {
-            "channels": self.channels,
-            "dim": self.dim,
-            "width": self.width,
-            "proj_hidden": self.proj_hidden,
-        }
 
     def reset_parameters(self):
         """New weights; the fitted input scaling (buffers) is kept."""

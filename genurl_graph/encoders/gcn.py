@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..graphs import Graph
-from .base import dense_features, register, reset_all
+from .base import Encoder, dense_features, register, reset_all
 from .propagated import normalized_adjacency
 
 
@@ -50,10 +50,8 @@ def gcn_adjacency(adj: sp.spmatrix) -> torch.Tensor:
 
 
 @register("gcn")
-class GCN(nn.Module):
+class GCN(Encoder):
     """A GCN (:class:`GraphConv` layers, PReLU between) over the graph and its features."""
-
-    inductive = True
 
     def __init__(self, in_dim: int, dim: int, hidden: int = 512, layers: int = 2):
         super().__init__()
@@ -61,14 +59,6 @@ class GCN(nn.Module):
         dims = [in_dim] + [hidden] * (layers - 1) + [dim]
         self.convs = nn.ModuleList(GraphConv(dims[i], dims[i + 1]) for i in range(layers))
         self.acts = nn.ModuleList(nn.PReLU() for _ in range(layers - 1))
-
-    def config(self) -> dict:
-        return {
-            "in_dim": self.in_dim,
-            "dim": self.dim,
-            "hidden": self.hidden,
-            "layers": self.layers,
-        }
 
     def reset_parameters(self):
         reset_all(self)

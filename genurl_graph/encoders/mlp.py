@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 
 from ..errors import InputError
 from ..graphs import Graph
-from .base import dense_features, mlp_layers, register, reset_all
+from .base import Encoder, dense_features, mlp_layers, register, reset_all
 
 
 @register("mlp")
-class MLP(nn.Module):
+class MLP(Encoder):
     """An MLP on features alone: inductive, no graph needed at inference.
 
     ``norm`` says how inputs are scaled before the first layer: ``"l1"`` (each row to unit L1
@@ -21,8 +20,6 @@ class MLP(nn.Module):
     :meth:`fit_norm` and saved with the weights) or ``"none"``. ``prepare`` takes a
     :class:`Graph` (its node features) or an (n, f) array.
     """
-
-    inductive = True
 
     def __init__(
         self,
@@ -47,16 +44,6 @@ class MLP(nn.Module):
         self.register_buffer("scale", torch.ones(in_dim))
         self.dropout = dropout
         self.net = mlp_layers([in_dim] + [hidden] * (layers - 1) + [dim], dropout)
-
-    def config(self) -> dict:
-        return {
-            "in_dim": self.in_dim,
-            "dim": self.dim,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "norm": self.norm,
-            "dropout": self.dropout,
-        }
 
     def reset_parameters(self):
         """New weights; the fitted input scaling (a buffer) is kept."""

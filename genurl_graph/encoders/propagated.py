@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 
 from ..graphs import Graph
-from .base import dense_features, mlp_layers, register, reset_all
+from .base import Encoder, dense_features, mlp_layers, register, reset_all
 
 
 def normalized_adjacency(adj: sp.spmatrix) -> sp.csr_matrix:
@@ -39,13 +38,11 @@ def propagate(adj: sp.spmatrix, X, hops: int, alpha: float = 0.0) -> np.ndarray:
 
 
 @register("ppr")
-class Propagated(nn.Module):
+class Propagated(Encoder):
     """Features propagated over the graph once (PPR or SGC, see :func:`propagate`), then an MLP
     (``layers=1``: linear) with input dropout. A decoupled GCN: training costs an MLP's and new
     nodes are embedded by propagating over their graph; inductive.
     """
-
-    inductive = True
 
     def __init__(
         self,
@@ -61,17 +58,6 @@ class Propagated(nn.Module):
         self.in_dim, self.dim, self.hops, self.alpha = in_dim, dim, hops, alpha
         self.hidden, self.layers, self.dropout = hidden, layers, dropout
         self.net = mlp_layers([in_dim] + [hidden] * (layers - 1) + [dim], dropout)
-
-    def config(self) -> dict:
-        return {
-            "in_dim": self.in_dim,
-            "dim": self.dim,
-            "hops": self.hops,
-            "alpha": self.alpha,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "dropout": self.dropout,
-        }
 
     def reset_parameters(self):
         reset_all(self.net)

@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from .base import register
+from .base import Encoder, register
 
 
 @register("table")
-class Table(nn.Module):
+class Table(Encoder):
     """A free embedding per node (graphs without features): transductive. ``init`` (n, dim)
     sets the start (e.g. :func:`~genurl_graph.encoders.spectral.spectral_init`); else rows are
     drawn N(0, init_scale^2)."""
@@ -31,9 +31,6 @@ class Table(nn.Module):
     def has_start(self) -> bool:
         """Whether the table starts from given rows (a closed-form start), not random ones."""
         return self._init is not None
-
-    def config(self) -> dict:
-        return {"num_nodes": self.num_nodes, "dim": self.dim, "init_scale": self.init_scale}
 
     def reset_parameters(self):
         if self._init is not None:
