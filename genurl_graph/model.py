@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .checks import check_device, check_seed  # noqa: F401  (also importable from here)
+from .checks import check_device, check_seed
 from .engine import EdgeStream, Trainer, TrainConfig, TrainResult
 from .errors import InputError
 from .tasks.base import embed, setting, to_device

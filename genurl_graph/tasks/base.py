@@ -100,16 +100,19 @@ def user_encoder(model, data_inputs):
     return encoder, data_inputs(encoder)
 
 
-def rows_inputs(encoder, X):
-    """An encoder's inputs from rows X: ``encoder.prepare(X)`` when it has one, else X as a
-    float32 tensor (a user's plain module)."""
-    if hasattr(encoder, "prepare"):
-        return encoder.prepare(X)
+def float_tensor(X) -> torch.Tensor:
+    """A dense or scipy sparse matrix (or any array) as a contiguous float32 tensor."""
     import scipy.sparse as sp
 
     return torch.from_numpy(
         np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
     )
+
+
+def rows_inputs(encoder, X):
+    """An encoder's inputs from rows X: ``encoder.prepare(X)`` when it has one, else X as a
+    float32 tensor (a user's plain module)."""
+    return encoder.prepare(X) if hasattr(encoder, "prepare") else float_tensor(X)
 
 
 def embed(encoder, inputs) -> np.ndarray:

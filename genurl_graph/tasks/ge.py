@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..graphs import Graph, as_graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 from ..similarity.affinity import transition_pmi
-from .base import Plan, embed, setting, to_device, user_encoder
+from .base import Plan, embed, float_tensor, setting, to_device, user_encoder
 
 
 INPUTS_KIND = "rows"  # what `genurl apply` reads for this task (genurl_graph.io.read_inputs)
@@ -223,7 +223,7 @@ def build(
             lambda enc: (
                 enc.prepare(graph)
                 if hasattr(enc, "prepare")
-                else (None if graph.features is None else _dense_tensor(graph.features))
+                else (None if graph.features is None else float_tensor(graph.features))
             ),
         )
         own = (
@@ -280,14 +280,6 @@ def build(
         refine_k=k,
         embed=lambda enc, x: embed(enc, x[:n] if isinstance(x, torch.Tensor) else x),
         fitted={"encoder_name_": name, "graph_": graph},
-    )
-
-
-def _dense_tensor(X) -> torch.Tensor:
-    import scipy.sparse as sp
-
-    return torch.from_numpy(
-        np.ascontiguousarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
     )
 
 

@@ -23,7 +23,7 @@ import torch
 
 from ..engine import TrainConfig
 from ..errors import InputError
-from .base import Plan, setting, user_encoder
+from .base import Plan, rows_inputs, setting, user_encoder
 
 ENCODERS = ("cnn",)
 
@@ -118,18 +118,19 @@ class _PerView(torch.nn.Module):
 
 
 class _ViewStream:
-    """SSL's batches: each step draws ``batch`` images (half of them latent neighbours of the
-    other half once ``refiner`` has neighbours) and ``views`` views of each; P_X is the batch's
-    view graph, the push pool all its views."""
+    """SSL's batches: each step draws ``config.batch_size`` images (half of them latent
+    neighbours of the other half once ``refiner`` has neighbours) and ``views`` views of each;
+    P_X is the batch's view graph, the push pool all its views."""
 
-    def __init__(self, images, batch: int, views: int, augment, refiner=None, weight: float = 0.5):
-        self.images, self.batch, self.views, self.augment = images, batch, views, augment
+    def __init__(self, images, views: int, augment, refiner=None, weight: float = 0.5):
+        self.images, self.views, self.augment = images, views, augment
         self.refiner, self.weight = refiner, weight
 
     def batches(self, epoch: int, gen: torch.Generator, config) -> Iterator[tuple]:
         from ..graphs.views import graph_edges, view_graph
 
-        images, batch, n = self.images, self.batch, len(self.images)
+        images, n = self.images, len(self.images)
+        batch = min(config.batch_size, n)
         device = images.device
         order = torch.randperm(n, generator=gen, device=device)
         neighbours = (
@@ -183,14 +184,8 @@ def build(
     views = views or DEFAULTS.views
     if views < 2:
         raise InputError(f"views must be at least 2, got {views}")
-    batch = min(setting(model, "batch_size", DEFAULTS.train.batch_size), n)
     if isinstance(model.encoder, torch.nn.Module):
-        encoder, images = user_encoder(
-            model,
-            lambda enc: (
-                enc.prepare(images_np) if hasattr(enc, "prepare") else torch.as_tensor(images_np)
-            ),
-        )
+        encoder, images = user_encoder(model, lambda enc: rows_inputs(enc, images_np))
         name = "custom"
     else:
         encoder = CNN(
@@ -217,7 +212,7 @@ def build(
         inputs=None,
         config=replace(DEFAULTS.train, form=form or DEFAULTS.train.form),
         num_nodes=n,
-        stream=_ViewStream(images, batch, views, augment or ImageViews(), refiner, DEFAULTS.weight),
+        stream=_ViewStream(images, views, augment or ImageViews(), refiner, DEFAULTS.weight),
         refiner=refiner,
         latent=lambda _: represent(images).cpu().numpy(),
         on_refresh=lambda _: None,
