@@ -131,8 +131,7 @@ def build(model, X, affinity=None) -> Plan:
         else precomputed(affinity, n)
     )
     dim = setting(model, "dim", auto.dim)
-    start = spectral_layout(affinity.P, dim, model.random_state)
-    if isinstance(model.encoder, torch.nn.Module):
+    if isinstance(model.encoder, torch.nn.Module):  # the user's own: no spectral start to fit
         name = "custom"
         encoder, inputs = user_encoder(model, lambda enc: rows_inputs(enc, X))
     elif model.parametric:
@@ -140,10 +139,13 @@ def build(model, X, affinity=None) -> Plan:
             X.shape[1], dim, hidden=setting(model, "hidden", 256), layers=3, norm="standard"
         ).fit_norm(X)
         inputs = encoder.prepare(X)
-        _warm_start(encoder, inputs, start)
+        _warm_start(encoder, inputs, spectral_layout(affinity.P, dim, model.random_state))
         name = "mlp"
     else:
-        encoder, inputs = Table(n, dim, init=start), None
+        encoder, inputs = (
+            Table(n, dim, init=spectral_layout(affinity.P, dim, model.random_state)),
+            None,
+        )
         name = "table"
     pairs = affinity.P.nnz + n * train.pool
     return Plan(
@@ -161,8 +163,8 @@ def build(model, X, affinity=None) -> Plan:
 # Pairs an epoch (pull edges + push pairs) below which a free layout trains on one thread: each
 # tensor pass is then too short to share (a few 100 us), and on a busy machine a second thread's
 # wait at every pass costs more than it saves (digits on 2 busy cores: 7 s on one thread, 94 s on
-# two;
-# an epoch of the 70,000-point set, 1.1M edges + 70,000 x 32 pushes: 69 ms on one, 506 ms on two).
+# two; an epoch of the 70,000-point set, 1.1M edges + 70,000 x 32 pushes: 69 ms on one, 506 ms on
+# two).
 ONE_THREAD_BELOW = 1 << 24
 
 
