@@ -182,3 +182,17 @@ def test_help_texts_state_the_defaults_the_library_uses():
         and f"{ge.WITH_FEATURES.dim} with" in embed
     )
     assert f"{ge.STRUCTURE_ONLY.dim} without" in embed and f"({ge.LARGE_EPOCHS} above" in embed
+
+
+def test_a_graph_embedding_trains_on_the_given_affinity(sbm):
+    edges, y = sbm
+    n = len(y)
+    same = (y[:, None] == y[None, :]) & ~np.eye(n, dtype=bool)  # P_X: "same block", not the edges
+    P = sp.csr_matrix(same.astype(np.float32))
+    model = GenURL(task="ge", dim=8, epochs=30).fit(edges, affinity=P)
+    assert abs(model.affinity_.P - P).max() == 0  # trained on P, not on the graph's edges
+    Z = model.embeddings_
+    centres = np.stack([Z[y == c].mean(0) for c in range(3)])
+    assert (((Z[:, None] - centres[None]) ** 2).sum(-1).argmin(1) == y).mean() > 0.95
+    with pytest.raises(InputError, match=f"{n} x {n}"):
+        GenURL(task="ge", dim=8, epochs=1).fit(edges, affinity=P[:5, :5])

@@ -150,33 +150,36 @@ def wire(
     walk_length: int,
     window: int,
     seed: int,
+    own_affinity: bool = True,
 ):
     """Everything the trainer needs for GE: (encoder name, encoder, its inputs, P_X, pool
-    weights)."""
+    weights). ``own_affinity=False`` (the user gives P_X): the graph's P_X is built only where
+    the table's start needs it (its random-walk contexts), else it is None."""
     name = defaults(graph).encoder if encoder == "auto" else encoder
     dim = dim or defaults(graph).dim
     enc = inputs = None
     if name == "ppr":
         enc = build_encoder(name, graph, dim, hops=hops, alpha=alpha, hidden=hidden)
         inputs = enc.prepare(graph)  # P_X reuses the encoder's propagation
-    affinity = ge_affinity(
-        graph,
-        k,
-        hops,
-        alpha,
-        walks_per_node,
-        walk_length,
-        window,
-        seed,
-        None if inputs is None else inputs.numpy(),
-    )
+    affinity = None
+    if own_affinity or (name == "table" and walks_per_node > 0):
+        affinity = ge_affinity(
+            graph,
+            k,
+            hops,
+            alpha,
+            walks_per_node,
+            walk_length,
+            window,
+            seed,
+            None if inputs is None else inputs.numpy(),
+        )
     if enc is None:
         kw = {"hidden": hidden} if name in ("mlp", "gcn") else {}
         if name == "table" and getattr(affinity, "context", None) is not None:
             kw = {"init": spectral_init(affinity.context, dim, seed)}
-            affinity.context = (
-                None  # only the start needs it (O(n k) non-zeros): free it for training
-            )
+            # only the start needs it (O(n k) non-zeros): free it for training
+            affinity.context = None
         elif name == "table" and graph.features is None:
             adj = graph.symmetric()
             kw = {"init": propagated_start(transition_pmi(adj), adj, dim, seed)}
@@ -254,6 +257,7 @@ def build(
             model.walk_length,
             model.window,
             model.random_state,
+            own_affinity=affinity is None,
         )
     affinity = precomputed(affinity, n) if affinity is not None else own
     if views:
