@@ -121,9 +121,8 @@ DGL_MIN_EDGES = 20_000
 DGL_MIN_DIM = 8
 SPMM_MIN_DIM = 64  # below, the naive pass was as fast on 2 cores (benchmarks/kernels.py)
 SPMM_BLOCK_FLOATS = 2**19  # a block of gathered rows: 2 MB of float32 (cache-sized)
-SPMM_GRAM_RATIO = (
-    64  # the Gram forward while n^2 <= 64 E (measured: 5x the blocks at n=2708, d=512)
-)
+# the Gram forward while n^2 <= 64 E (measured: 5x the blocks at n=2708, d=512)
+SPMM_GRAM_RATIO = 64
 
 
 def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:

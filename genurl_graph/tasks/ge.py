@@ -69,9 +69,8 @@ STRUCTURE_ONLY = GEDefaults(
 )
 
 
-LARGE = (
-    50_000  # nodes: above this a structure-only graph trains LARGE_EPOCHS in batches of 2n edges
-)
+# nodes: above this a structure-only graph trains LARGE_EPOCHS in batches of 2n edges
+LARGE = 50_000
 LARGE_EPOCHS = 2
 
 
