@@ -61,3 +61,17 @@ def require_dgl(feature: str = "this feature"):
 
 def dgl_available() -> bool:
     return _dgl_import_error() is None
+
+
+@functools.lru_cache(maxsize=None)
+def numba_available() -> bool:
+    """Whether numba imports: it compiles the layout's ``sne`` loss on CPU
+    (genurl_graph.kernels.layout_numba); without it the same loss runs as torch tensor passes.
+    ``GENURL_NO_NUMBA=1`` turns it off (tests of the torch path)."""
+    if os.environ.get("GENURL_NO_NUMBA", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception:
+        return False
+    return True

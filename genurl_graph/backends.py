@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from ._deps import _dgl_import_error
+from ._deps import _dgl_import_error, numba_available
 from .kernels import resolve_backend, triton_available
 
 
@@ -47,6 +47,9 @@ def backends() -> dict:
             if not cuda
             else (" (fused Triton kernel)" if triton_version else " (Triton not installed)")
         ),
+        "layout loss (dr), cpu": "numba: the sne form compiled, one pass over the pairs"
+        if numba_available()
+        else "torch tensor passes (numba is not installed)",
         "gcn encoder": "torch sparse matmul (the same on every backend)",
         "knn above 20,000 points": (
             "DGL nn-descent (approximate)"

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from genurl_graph.encoders import Table
@@ -191,9 +192,17 @@ def test_trainer_decorrelate_spreads_the_embedding_over_its_dimensions(sbm):
         raise AssertionError("a negative decorrelate weight was accepted")
 
 
-def test_fused_sne_loss_matches_autograd():
-    """form="sne": the closed-form gradient (with early exaggeration) agrees with autograd."""
+@pytest.mark.parametrize("compiled", [False, True], ids=["torch", "numba"])
+def test_fused_sne_loss_matches_autograd(compiled, monkeypatch):
+    """form="sne": the closed-form gradient (with early exaggeration) agrees with autograd, as
+    torch tensor passes and as the compiled kernel (float32 CPU tensors take it)."""
     from genurl_graph.engine import loss as L
+
+    if compiled:
+        pytest.importorskip("numba")
+        monkeypatch.setattr(L, "_compiled_sne", lambda z: z.dtype == torch.float32)
+    else:
+        monkeypatch.setattr(L, "_compiled_sne", lambda z: False)
 
     rng = np.random.default_rng(2)
     n, E = 40, 300
@@ -218,6 +227,58 @@ def test_fused_sne_loss_matches_autograd():
         tol = 1e-5 if dtype == torch.float32 else 1e-10
         torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
         torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+
+
+def test_compiled_sne_kernel_is_deterministic_and_order_free():
+    """The numba kernel: the same bits on 1 and 2 threads; shuffled edges (sorted inside) give
+    the same loss and gradient up to float rounding; sources without edges and a source drawn
+    into the pool are handled as the torch form handles them."""
+    pytest.importorskip("numba")
+    from genurl_graph.engine import loss as L
+    from genurl_graph.kernels.layout_numba import sne_loss_grad
+
+    rng = np.random.default_rng(3)
+    n, E = 500, 4000
+    src = np.sort(rng.integers(0, n - 20, E))  # the last 20 nodes have no edges
+    dst = rng.integers(0, n, E)
+    p = rng.random(E).astype(np.float32)
+    pool = rng.integers(0, n, 64)
+    pool[1] = src[0]
+    z = rng.normal(size=(n, 2)).astype(np.float32)
+    args = (z, src, dst, p, pool, 1.0, 2.0, 1.5)
+    l1, g1 = sne_loss_grad(*args, threads=1)
+    l2, g2 = sne_loss_grad(*args, threads=2)
+    assert l1 == l2 and np.array_equal(g1, g2)
+    perm = rng.permutation(E)
+    l3, g3 = sne_loss_grad(z, src[perm], dst[perm], p[perm], pool, 1.0, 2.0, 1.5)
+    np.testing.assert_allclose(l3, l1, rtol=1e-5)
+    np.testing.assert_allclose(g3, g1, rtol=1e-4, atol=1e-6)
+    zt = torch.from_numpy(z).requires_grad_()
+    ref = L._sne(zt, *map(torch.from_numpy, (src, dst, p, pool)), 1.0, 2.0, "torch", 1.5)
+    ref.backward()
+    np.testing.assert_allclose(l1 / E, ref.item(), rtol=1e-5)
+    np.testing.assert_allclose(g1 / E, zt.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_kernel_thread_chooser_keeps_the_faster_count():
+    """The compiled kernel's thread count: timed on all threads, then on one, the faster kept
+    until the next trial; new sizes start a new trial."""
+    pytest.importorskip("numba")
+    from genurl_graph.kernels.layout_numba import _ThreadChooser
+
+    for one_s, all_s, want in ((1.0, 2.0, 1), (2.0, 1.0, 4)):
+        ch = _ThreadChooser()
+        used = []
+        for _ in range(2 * ch.TRIAL + 3):
+            count = ch.threads("sizes", 4)
+            used.append(count)
+            ch.took(count, one_s if count == 1 else all_s)
+        trial = used[1 : 2 * ch.TRIAL + 1]
+        assert trial == [4] * ch.TRIAL + [1] * ch.TRIAL
+        assert used[-2:] == [want, want]
+        ch.took(ch.threads("other sizes", 4), 1.0)  # new sizes: the first call is not timed
+        assert ch.threads("other sizes", 4) == 4  # then a new trial
+        assert ch.threads("x", 1) == 1
 
 
 def test_sne_form_is_conditional_kl_over_neighbours_and_scaled_pool():

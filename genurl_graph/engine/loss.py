@@ -27,6 +27,7 @@ import math
 
 import torch
 
+from .._deps import numba_available
 from ..kernels import block_sqdist, edge_sqdist
 
 _EPS = 1e-6
@@ -254,6 +255,15 @@ class _SNELoss(_ClosedForm):
     def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
         zd = z.detach()
         n, n_edges = zd.shape[0], max(len(src), 1)
+        if _compiled_sne(zd):
+            from ..kernels.layout_numba import sne_loss_grad
+
+            loss, grad = sne_loss_grad(
+                zd.numpy(), src.numpy(), dst.numpy(), p.numpy(), pool.numpy(), nu, negatives,
+                attraction,
+            )  # fmt: skip
+            ctx.save_for_backward(torch.from_numpy(grad).div_(n_edges))
+            return zd.new_tensor(loss / n_edges)
         c = (nu + 1.0) / 2.0
         diff = zd[src] - zd[dst]
         d2 = (diff * diff).sum(1)
@@ -290,6 +300,11 @@ class _SNELoss(_ClosedForm):
         return loss / n_edges
 
 
+def _compiled_sne(z: torch.Tensor) -> bool:
+    """Whether the ``sne`` form runs as the compiled kernel (numba, float32 CPU tensors)."""
+    return z.device.type == "cpu" and z.dtype == torch.float32 and numba_available()
+
+
 def nu_schedule(
     nu_start: float,
     nu_end: float | None,
@@ -310,6 +325,8 @@ def nu_schedule(
 def kernel_used(form: str, dim: int, backend: str, device) -> str:
     """The name of what computes :func:`gkl_loss` for embeddings of ``dim`` columns: ``fused``
     (the closed-form sampled, normalized and sne losses at low dimension), else the edge kernel."""
+    if form == "sne" and dim <= FUSED_MAX_DIM and torch.device(device).type == "cpu":
+        return "numba" if numba_available() else "fused"
     if form in ("sampled", "normalized", "sne") and dim <= FUSED_MAX_DIM:
         return "fused"
     from ..kernels import resolve_backend

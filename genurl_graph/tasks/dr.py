@@ -71,6 +71,7 @@ PARAMETRIC = DRDefaults(
         form="sampled",
     )
 )
+POOL_PAIRS = 2**18  # the push's pairs an epoch (n x pool) that the pool shrinks to keep
 EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
 PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
 
@@ -116,7 +117,7 @@ def build(model, X, affinity=None) -> Plan:
     auto = PARAMETRIC if model.parametric else FREE
     # The shared pool shrinks as n grows (each source's push is still weighted by its P; the
     # pool sets only its variance): the push costs n x pool pairs an epoch, the pull n x k.
-    train = replace(auto.train, pool=int(np.clip(2**18 // X.shape[0], 32, auto.train.pool)))
+    train = replace(auto.train, pool=int(np.clip(POOL_PAIRS // X.shape[0], 32, auto.train.pool)))
     if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data
         train = replace(train, epochs=min(train.epochs, 200))
     k = setting(model, "k", auto.k)
