@@ -253,11 +253,14 @@ def test_compiled_sne_kernel_is_deterministic_and_order_free():
     l3, g3 = sne_loss_grad(z, src[perm], dst[perm], p[perm], pool, 1.0, 2.0, 1.5)
     np.testing.assert_allclose(l3, l1, rtol=1e-5)
     np.testing.assert_allclose(g3, g1, rtol=1e-4, atol=1e-6)
-    zt = torch.from_numpy(z).requires_grad_()
-    ref = L._sne(zt, *map(torch.from_numpy, (src, dst, p, pool)), 1.0, 2.0, "torch", 1.5)
-    ref.backward()
-    np.testing.assert_allclose(l1 / E, ref.item(), rtol=1e-5)
-    np.testing.assert_allclose(g1 / E, zt.grad.numpy(), rtol=1e-4, atol=1e-7)
+    edges = tuple(map(torch.from_numpy, (src, dst, p, pool)))
+    for z, nu in ((z, 1.0), (z, 0.7), (rng.normal(size=(n, 3)).astype(np.float32), 1.0)):
+        got, grad = sne_loss_grad(z, src, dst, p, pool, nu, 2.0, 1.5)  # d = 2 and d = 3 paths
+        zt = torch.from_numpy(z).requires_grad_()
+        ref = L._sne(zt, *edges, nu, 2.0, "torch", 1.5)
+        ref.backward()
+        np.testing.assert_allclose(got / E, ref.item(), rtol=1e-5)
+        np.testing.assert_allclose(grad / E, zt.grad.numpy(), rtol=1e-4, atol=1e-7)
 
 
 def test_kernel_thread_chooser_keeps_the_faster_count():

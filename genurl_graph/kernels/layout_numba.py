@@ -43,6 +43,11 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
     for k in range(m):
         for t in range(d):
             b[t, k] = z[pool[k], t]
+    hit = np.full(n, -1, dtype=np.int64)  # each node's pool slots, as a linked list
+    nxt = np.full(max(m, 1), -1, dtype=np.int64)
+    for k in range(m):
+        nxt[k] = hit[pool[k]]
+        hit[pool[k]] = k
     chunks = min(CHUNKS, n)
     per = (n + chunks - 1) // chunks
     ge = np.empty((n_edges, d), dtype=np.float32)
@@ -81,43 +86,59 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
             losses[ch] += att * c * pull
             ri = np.float32(0.0)
             if push and mass != 0.0:
-                d2[:] = 0.0
-                for t in range(d):
-                    a = z[i, t]
-                    for k in range(m):
-                        diff = a - b[t, k]
-                        d2[k] += diff * diff
                 total = np.float32(0.0)
-                if nu == 1.0:
+                if d == 2 and nu == 1.0:  # the common layout: one fused pass, in registers
+                    a0, a1 = z[i, 0], z[i, 1]
                     for k in range(m):
-                        qk = one / (one + d2[k])
+                        dx, dy = a0 - b[0, k], a1 - b[1, k]
+                        qk = one / (one + dx * dx + dy * dy)
                         total += qk
                         kb[k] = qk * qk
                 else:
+                    d2[:] = 0.0
+                    for t in range(d):
+                        a = z[i, t]
+                        for k in range(m):
+                            diff = a - b[t, k]
+                            d2[k] += diff * diff
                     for k in range(m):
                         qk = np.float32(math.exp(-c * math.log1p(d2[k] / nuf)))
                         total += qk
                         kb[k] = qk * c / (nuf + d2[k])
-                for k in range(m):  # the source itself, when drawn, is no pair
-                    if pool[k] == i:
-                        total -= one / (one + d2[k]) if nu == 1.0 else one
-                        kb[k] = 0.0
+                k = hit[i]
+                while k >= 0:  # the source itself, when drawn, is no pair (its q is 1)
+                    total -= one
+                    kb[k] = 0.0
+                    k = nxt[k]
                 w = negatives * mass
                 Z = near + scale * total
                 losses[ch] += w * math.log(Z)
                 ri = np.float32(w / Z)
                 coef = np.float32(-2.0) * scale * ri
-                ksum = np.float32(0.0)
-                for k in range(m):
-                    kb[k] *= coef
-                    ksum += kb[k]
-                for t in range(d):
-                    a = z[i, t]
-                    acc = np.float32(0.0)
+                if d == 2:
+                    a0, a1 = z[i, 0], z[i, 1]
+                    ksum = acc0 = acc1 = np.float32(0.0)
                     for k in range(m):
-                        acc += kb[k] * b[t, k]
-                        gpool[ch, t, k] -= kb[k] * (a - b[t, k])
-                    grad[i, t] += a * ksum - acc
+                        wk = kb[k] * coef
+                        ksum += wk
+                        acc0 += wk * b[0, k]
+                        acc1 += wk * b[1, k]
+                        gpool[ch, 0, k] -= wk * (a0 - b[0, k])
+                        gpool[ch, 1, k] -= wk * (a1 - b[1, k])
+                    grad[i, 0] += a0 * ksum - acc0
+                    grad[i, 1] += a1 * ksum - acc1
+                else:
+                    ksum = np.float32(0.0)
+                    for k in range(m):
+                        kb[k] *= coef
+                        ksum += kb[k]
+                    for t in range(d):
+                        a = z[i, t]
+                        acc = np.float32(0.0)
+                        for k in range(m):
+                            acc += kb[k] * b[t, k]
+                            gpool[ch, t, k] -= kb[k] * (a - b[t, k])
+                        grad[i, t] += a * ksum - acc
             for e in range(lo, hi):
                 j = dst[e]
                 coef = (p[e] * att - ri * qe[e]) * ge[e, 0]
