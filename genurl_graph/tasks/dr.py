@@ -10,8 +10,10 @@ SNE's conditional KL(P_i || Q_i), Q_i normalised over the point's P_X neighbours
 plus a shared pool of up to 128 points scaled to all n (t-SNE's p - q on every edge). It keeps
 openTSNE's quality (MNIST-5k T@10 0.982, COIL-20 10-NN accuracy 0.958) where the UMAP-like
 ``sampled`` form did not, and, unlike the ``normalized`` form (pool only, no neighbours in Z),
-keeps clusters whole (the `make demo` picture of Cora; docs/dr.md). The parametric MLP keeps
-the ``sampled`` form. Training runs on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z
+keeps clusters whole (the `make demo` picture of Cora; docs/dr.md). On CPU the ``sne`` form
+runs compiled (numba: one pass over the pairs, genurl_graph.kernels.layout_numba), on one or
+all threads as it times faster, with the same result either way. The parametric MLP keeps
+the ``sampled`` form. torch's passes run on one thread below ONE_THREAD_BELOW pairs an epoch. A nu_Z
 schedule (``nu_end``) is
 available but did not help on digits.
 Defaults were chosen on digits, MNIST-5k and COIL-20 against umap-learn (benchmarks/dr.py).
