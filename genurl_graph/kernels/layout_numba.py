@@ -230,7 +230,7 @@ def sne_loss_grad(
     pool = np.ascontiguousarray(pool, dtype=np.int64)
     most = numba.config.NUMBA_NUM_THREADS
     if threads is None:
-        count = _CHOOSER.threads((z.shape, len(src), len(pool)), most)
+        count = _CHOOSER.threads((z.shape, len(pool)), most)  # batches of a run share it
     else:
         count = max(1, min(int(threads), most))
     numba.set_num_threads(count)
