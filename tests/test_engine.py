@@ -279,6 +279,7 @@ def test_kernel_thread_chooser_keeps_the_faster_count():
         trial = used[1 : 2 * ch.TRIAL + 1]
         assert trial == [4] * ch.TRIAL + [1] * ch.TRIAL
         assert used[-2:] == [want, want]
+        assert ch.period == (2 * ch.PERIOD if want == 1 else ch.PERIOD)  # one thread: rarer
         ch.took(ch.threads("other sizes", 4), 1.0)  # new sizes: the first call is not timed
         assert ch.threads("other sizes", 4) == 4  # then a new trial
         assert ch.threads("x", 1) == 1

@@ -176,40 +176,46 @@ def _csr(src, n):  # pragma: no cover - compiled
 
 
 class _ThreadChooser:
-    """Picks the kernel's thread count by timing it: every ``PERIOD`` calls on the same sizes,
-    ``TRIAL`` calls on all of numba's threads, then ``TRIAL`` on one, and the faster is kept
-    until the next trial. The result does not depend on the choice (fixed chunks), only the
-    time: on an idle machine two threads take 0.6x of one (a digits epoch), on a busy one a
-    thread that waits for a descheduled partner at every epoch took 3x."""
+    """Picks the kernel's thread count by timing it: a trial runs ``TRIAL`` calls on all of
+    numba's threads, then ``TRIAL`` on one (after one untimed call on all threads: the first
+    may compile and start the thread pool),
+    and the faster is kept until the next trial, ``period`` calls on. The result does not
+    depend on the choice (fixed chunks), only the time: on an idle machine two threads take
+    0.6x of one (a digits epoch); on a busy one a thread that waits for a descheduled partner
+    took 3-30x, so each trial that one thread wins doubles the period (up to ``MAX_PERIOD``)."""
 
-    TRIAL, PERIOD = 4, 200
+    TRIAL, PERIOD, MAX_PERIOD = 4, 200, 3200
 
     def __init__(self):
-        self.key, self.calls, self.spent = None, 0, [0.0, 0.0]
-        self.choice, self.most = 1, 1
+        self.key, self.most = None, 1
+        self._restart(None)
+
+    def _restart(self, key) -> None:
+        self.key, self.phase, self.period = key, 0, self.PERIOD
+        self.spent, self.choice = [0.0, 0.0], 1
 
     def threads(self, key, most: int) -> int:
         self.most = most
         if most <= 1:
             return 1
         if key != self.key:
-            self.key, self.calls = key, 0
-        phase = self.calls % self.PERIOD
-        if phase == 0:
-            self.spent = [0.0, 0.0]
-        if 1 <= phase <= self.TRIAL:  # the first call of a period may compile: not timed
+            self._restart(key)
+        if self.phase <= self.TRIAL:  # the untimed first call too: it starts the threads
             return most
-        if self.TRIAL < phase <= 2 * self.TRIAL:
+        if self.TRIAL < self.phase <= 2 * self.TRIAL:
             return 1
         return self.choice
 
     def took(self, threads: int, seconds: float) -> None:
-        phase = self.calls % self.PERIOD
-        if 1 <= phase <= 2 * self.TRIAL:
+        if 1 <= self.phase <= 2 * self.TRIAL:
             self.spent[0 if threads == 1 else 1] += seconds
-        if phase == 2 * self.TRIAL:
-            self.choice = 1 if self.spent[0] <= self.spent[1] else self.most
-        self.calls += 1
+        if self.phase == 2 * self.TRIAL:
+            one_wins = self.spent[0] <= self.spent[1]
+            self.choice = 1 if one_wins else self.most
+            self.period = min(2 * self.period, self.MAX_PERIOD) if one_wins else self.PERIOD
+        self.phase += 1
+        if self.phase >= max(self.period, 2 * self.TRIAL + 1):
+            self.phase, self.spent = 0, [0.0, 0.0]
 
 
 _CHOOSER = _ThreadChooser()
