@@ -135,12 +135,15 @@ def in_child(kind: str, case: dict, out: str) -> dict:
     }
 
 
-def run_dist(work: Path, timeout: float, epochs: int | None) -> dict:
+def run_dist(work: Path, timeout: float, epochs: int | None, launch: str = "genurl") -> dict:
     from genurl_graph.distributed.emulate import Cluster, launch_commands
 
-    py = Path(sys.executable).parent / "python3"
+    bin_ = Path(sys.executable).parent
+    # `genurl embed-dist`: DGL's launcher runs it as it is (no python named); `python3 -m
+    # genurl_graph.cli embed-dist`: under torch.distributed.launch
+    cmd = f"{bin_ / 'genurl'}" if launch == "genurl" else f"{bin_ / 'python3'} -m genurl_graph.cli"
     summary = work / "dist_summary.json"
-    udf = f"{py} -m genurl_graph.cli embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
+    udf = f"{cmd} embed-dist -q -o {work / 'dist.npy'} --summary {summary}"
     if epochs is not None:
         udf += f" --epochs {epochs}"
     with Cluster(2) as cluster:
@@ -286,6 +289,14 @@ def main():
         help="both runs (default: GenURL's: 0 up to 50k nodes, the closed-form start; 2 above)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--launch",
+        choices=("genurl", "python"),
+        default="genurl",
+        help="the launch command: `genurl embed-dist` (one trainer per machine, no "
+        "torch.distributed.launch parent) or `python3 -m genurl_graph.cli embed-dist` (wrapped "
+        "in torch.distributed.launch by DGL's launcher)",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for a distributed run")
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "distributed_work"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "distributed.json"))
@@ -311,7 +322,7 @@ def main():
         print(f"[{name}] partition ...", flush=True)
         part = in_child("partition", case, str(work / "parts"))
         print(f"[{name}] 2 emulated machines ...", flush=True)
-        dist = run_dist(work, args.timeout, case["epochs"])
+        dist = run_dist(work, args.timeout, case["epochs"], args.launch)
         row = {
             "case": name,
             "single": single,

@@ -22,6 +22,16 @@ import time
 from pathlib import Path
 
 SUBNET = "10.231.0"
+# tools/launch.py (v1.1.3) python_bin_allowlist, in its order
+PYTHON_BINS = (
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "python3",
+    "python2.7",
+    "python2",
+)
 
 
 def launch_commands(
@@ -36,9 +46,9 @@ def launch_commands(
     omp_threads: int | None = None,
 ) -> list[list[str]]:
     """For each machine, the shell commands DGL's launcher runs there: ``num_servers`` servers
-    (one OMP thread each, launch.py's default), then the trainers, ``udf_command`` (which must
-    name python) wrapped in ``torch.distributed.launch`` as launch.py wraps it; launch.py passes
-    the caller's ``OMP_NUM_THREADS`` on to the trainers: ``omp_threads``."""
+    (one OMP thread each, launch.py's default), then the trainers, ``udf_command`` wrapped in
+    ``torch.distributed.launch`` as launch.py wraps it (where it names python; else as it is);
+    launch.py passes the caller's ``OMP_NUM_THREADS`` on to the trainers: ``omp_threads``."""
     num_clients = num_trainers * len(hosts)
     common = (
         f"DGL_NUM_SERVER={num_servers} DGL_NUM_CLIENT={num_clients} "
@@ -59,12 +69,11 @@ def launch_commands(
             f"-m torch.distributed.launch --nproc_per_node={num_trainers} --nnodes={len(hosts)} "
             f"--node_rank={node_rank} --master_addr={hosts[0]} --master_port={master_port}"
         )
-        for py in ("python3", "python2", "python"):  # launch.py's own substitution
-            if py in udf_command:
-                trainer = udf_command.replace(py, f"{py} {torch_cmd}", 1)
-                break
-        else:
-            raise ValueError("DGL's launcher only starts commands that name python")
+        # launch.py's own substitution: the first name of its list found in the command, else
+        # "python", replaced wherever it occurs; a command without it (`genurl embed-dist`) runs
+        # as it is, one trainer per machine with no torch.distributed.launch process beside it
+        py = next((b for b in PYTHON_BINS if b in udf_command), "python")
+        trainer = udf_command.replace(py, f"{py} {torch_cmd}")
         omp = f"OMP_NUM_THREADS={omp_threads} " if omp_threads else ""
         cmds.append(
             f"DGL_DIST_MODE=distributed DGL_ROLE=client DGL_GROUP_ID=0 {omp}{common} {trainer}"

@@ -35,14 +35,25 @@ from ..errors import InputError
 from . import parts as P
 
 TABLE = "genurl_z"
+PIECE = 16384  # edges per loss piece
+ROWS = 8192  # rows per block of the optimiser's update
 
 
-def _zeros(shape, dtype):
-    """The DistEmbedding's first value (servers unpickle this by name); the trainers then write
-    the closed-form start."""
+def _start_rows(shape, dtype):
+    """The table's first value, made by each machine's server for the rows its partition owns
+    (DGL calls it there, by name): the closed-form start ``genurl partition`` stored beside the
+    partition (``part<i>/genurl_init.npy``), so no trainer holds it."""
     import torch
 
-    return torch.zeros(shape, dtype=dtype)
+    folder = Path(os.environ["DGL_CONF_PATH"]).parent
+    part = int(os.environ["DGL_SERVER_ID"]) // int(os.environ.get("DGL_NUM_SERVER", 1))
+    init = np.load(folder / f"part{part}" / P.INIT)
+    if tuple(init.shape) != tuple(shape):
+        raise InputError(
+            f"part{part}/{P.INIT} holds {init.shape}, the table's rows there {tuple(shape)}",
+            folder,
+        )
+    return torch.from_numpy(init).to(dtype)
 
 
 def read_settings(part_config) -> dict:
@@ -98,10 +109,6 @@ def embed(
     # a server serves its partition in here until every trainer is gone, then exits the process
     dgl.distributed.initialize(str(ip_config))
     _stage("initialized")
-    dist.init_process_group("gloo")
-    _stage("process group")
-    t_connected = time.time()
-    rank, world = dist.get_rank(), dist.get_world_size()
     g = dgl.distributed.DistGraph(settings["graph_name"], part_config=str(part_config))
     n, dim = settings["num_nodes"], settings["dim"]
     if g.num_nodes() != n:
@@ -109,10 +116,12 @@ def embed(
             f"the partitions hold {g.num_nodes()} nodes, the settings {n}", part_config
         )
     _stage("graph")
-    emb = dgl.distributed.DistEmbedding(n, dim, name=TABLE, init_func=_zeros)
+    _join_group(g, ip_config)
+    _stage("process group")
+    t_connected = time.time()
+    rank, world = dist.get_rank(), dist.get_world_size()
+    emb = dgl.distributed.DistEmbedding(n, dim, name=TABLE, init_func=_start_rows)
     _stage("table")
-    _write_start(emb, g, Path(part_config).parent)
-    _stage("start written")
     u, v, p = _edge_share(dgl, g)
     _stage("edges")
     negw = torch.from_numpy(np.load(Path(part_config).parent / P.NEG_WEIGHTS))
@@ -148,6 +157,38 @@ def embed(
     }
 
 
+def _join_group(g, ip_config) -> None:
+    """The trainers' gloo process group. Under ``torch.distributed.launch`` (the launch command
+    names python) from its variables; else (``genurl embed-dist``: DGL's launcher wraps only
+    commands that name python, so one trainer per machine runs with no launcher process beside
+    it) the machine's partition id is its rank and the group meets on the first ip_config
+    address, at the port after its servers' (``MASTER_PORT`` where set)."""
+    import torch.distributed as dist
+
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        dist.init_process_group("gloo")
+        return
+    hosts = [line.split() for line in Path(ip_config).read_text().splitlines() if line.strip()]
+    machines = len(hosts)
+    trainers = int(os.environ.get("DGL_NUM_CLIENT", machines))
+    if trainers != machines:
+        raise InputError(
+            f"{trainers} trainers on {machines} machines: with more than one trainer per machine "
+            "name python in the launch command (`python3 -m genurl_graph.cli embed-dist ...`), "
+            "so that DGL's launcher starts them under torch.distributed.launch",
+            ip_config,
+        )
+    port = os.environ.get("MASTER_PORT") or (
+        int(hosts[0][1] if len(hosts[0]) > 1 else 30050) + int(os.environ.get("DGL_NUM_SERVER", 1))
+    )
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://{hosts[0][0]}:{int(port)}",
+        rank=int(g.get_partition_book().partid),
+        world_size=machines,
+    )
+
+
 def _stage(what: str) -> None:
     """With GENURL_DIST_DEBUG set: each stage of a trainer, with its time, on stderr."""
     if os.environ.get("GENURL_DIST_DEBUG"):
@@ -161,33 +202,6 @@ def _stage(what: str) -> None:
             file=sys.stderr,
             flush=True,
         )
-
-
-def _write_start(emb, g, folder: Path) -> None:
-    """Each machine's trainers write the closed-form start of the rows its partition owns."""
-    import torch
-
-    pb = g.get_partition_book()
-    part = pb.partid
-    lo, hi = (int(x) for x in _ranges(folder)[part])
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
-    init = np.load(folder / f"part{part}" / P.INIT, mmap_mode="r")
-    if init.shape[0] != hi - lo:
-        raise InputError(
-            f"part{part}/{P.INIT} has {init.shape[0]} rows, the partition {hi - lo}", folder
-        )
-    share = np.array_split(np.arange(lo, hi), local_world)[local_rank]
-    for block in np.array_split(share, max(1, math.ceil(len(share) / 65536))):
-        if len(block):
-            emb._tensor[torch.from_numpy(block)] = torch.from_numpy(
-                np.ascontiguousarray(init[block - lo])
-            )
-
-
-def _ranges(folder: Path):
-    config = json.loads((folder / f"{P.GRAPH_NAME}.json").read_text())
-    return config["node_map"]["_N"]
 
 
 def _edge_share(dgl, g):
@@ -204,8 +218,6 @@ def _edge_share(dgl, g):
 def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress) -> dict:
     import torch
     import torch.distributed as dist
-    from dgl.distributed.optim import SparseAdam
-
     from ..engine.loss import gkl_loss, nu_schedule
     from ..kernels import resolve_backend
 
@@ -215,7 +227,7 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
     nu, negatives, pool = settings["nu"], settings["negatives"], settings["pool"]
     backend = resolve_backend("auto", "cpu")
     gen = torch.Generator().manual_seed(seed * 7919 + rank)
-    opt = SparseAdam([emb], lr=lr)
+    opt = sparse_adam(emb, lr)
     batch = math.ceil((settings["batch_size"] or settings["num_px_edges"]) / world)
     steps = torch.tensor([max(1, math.ceil(len(u) / batch))])
     dist.all_reduce(steps, op=dist.ReduceOp.MIN)  # SparseAdam.step is a collective
@@ -230,13 +242,30 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
             ids, inv = torch.unique(torch.cat([s, d, drawn]), return_inverse=True)
             z = emb(ids)
             k = len(s)
-            loss = gkl_loss(z, inv[:k], inv[k : 2 * k], w, inv[2 * k :], nu_e, negatives, backend)
             # without it the table keeps every earlier batch's (rows, gradient) trace and the next
             # step sends and applies them again (averaged with the new ones)
             opt.zero_grad()
-            loss.backward()
+            # the batch's mean loss (a sum over edges) in pieces of edges, each on its own rows:
+            # the same gradient, with one piece's temporaries at a time
+            z.grad = torch.zeros_like(z)
+            loss = 0.0
+            for a in range(0, k, PIECE):
+                b = min(k, a + PIECE)
+                rows, pinv = torch.unique(
+                    torch.cat([inv[a:b], inv[k + a : k + b], inv[2 * k :]]), return_inverse=True
+                )
+                zp = z.detach()[rows].requires_grad_()
+                m = b - a
+                part = gkl_loss(
+                    zp, pinv[:m], pinv[m : 2 * m], w[a:b], pinv[2 * m :], nu_e, negatives, backend
+                ) * (m / k)
+                part.backward()
+                z.grad.index_add_(0, rows, zp.grad)
+                loss += part.item()
+                del zp, part
+            del z
             opt.step()
-            total += torch.tensor([loss.item() * k, k], dtype=torch.float64)
+            total += torch.tensor([loss * k, k], dtype=torch.float64)
         dist.all_reduce(total)
         epoch_loss = float(total[0] / max(total[1], 1))
         if not np.isfinite(epoch_loss):
@@ -252,6 +281,97 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
         "batch_per_trainer": batch,
         "backend": backend,
     }
+
+
+def sparse_adam(emb, lr: float):
+    """DGL's ``SparseAdam`` on ``emb`` (its gradient exchange between trainers, its state beside
+    the table on the servers, its lazy Adam), whose row update runs in place, ``ROWS`` rows at a
+    time: DGL's update makes ten or so temporaries of all the rows a step touches."""
+    import torch
+    from dgl.distributed.optim import SparseAdam
+
+    from dgl.distributed.optim.pytorch.utils import alltoall_cpu, alltoallv_cpu
+
+    class LeanSparseAdam(SparseAdam):
+        def step(self):
+            # DGL's SparseAdam.step for one table: each row's gradient goes to the trainer that
+            # owns the row, which updates it; here the gradient is split by owner once (no
+            # concatenated, masked and re-concatenated copies) and the table's trace is let go
+            # before the exchange
+            (emb,) = self._params
+            with torch.no_grad():
+                traces = [(i, t.grad) for i, t in emb._trace if t.grad is not None]
+                if len(traces) == 1:  # one batch, one trace: no copy
+                    idx, grad = traces[0]
+                else:
+                    idx = torch.cat([i for i, _ in traces]) if traces else torch.zeros(0).long()
+                    grad = (
+                        torch.cat([gr for _, gr in traces])
+                        if traces
+                        else torch.zeros((0, emb.embedding_dim))
+                    )
+                del traces
+                if self._clean_grad:
+                    emb.reset_trace()
+                    self._clean_grad = False
+                if self._world_size > 1:
+                    kvstore = emb.weight.kvstore
+                    per_server = self._world_size // kvstore.num_servers
+                    dest = kvstore.get_partid(emb.data_name, idx).long()
+                    if per_server > 1:
+                        dest = dest * per_server + torch.remainder(idx, per_server)
+                    order = torch.argsort(dest, stable=True)
+                    sizes = torch.bincount(dest, minlength=self._world_size)
+                    idx, grad = idx[order], grad[order]
+                    del order, dest
+                    counts = list(
+                        torch.empty(self._world_size, dtype=torch.int64).chunk(self._world_size)
+                    )
+                    alltoall_cpu(
+                        self._rank, self._world_size, counts, list(sizes.chunk(len(sizes)))
+                    )
+                    got_idx = [torch.empty(int(c), dtype=idx.dtype) for c in counts]
+                    alltoallv_cpu(
+                        self._rank, self._world_size, got_idx, list(idx.split(sizes.tolist()))
+                    )
+                    got = [torch.empty((int(c), grad.shape[1]), dtype=grad.dtype) for c in counts]
+                    alltoallv_cpu(
+                        self._rank, self._world_size, got, list(grad.split(sizes.tolist()))
+                    )
+                    del grad
+                    idx, grad = torch.cat(got_idx), torch.cat(got)
+                    del got
+                self.update(idx, grad, emb)
+            if self._world_size > 1:
+                torch.distributed.barrier()
+
+        def update(self, idx, grad, emb):
+            # DGL's SparseAdam.update, the same operations in the same order, by row blocks
+            step_t, mem_t, power_t = self._state[emb.name]
+            b1, b2, eps, lr = self._beta1, self._beta2, self._eps, self._lr
+            rows, inverse, cnt = torch.unique(idx, return_inverse=True, return_counts=True)
+            order = torch.argsort(inverse, stable=True)  # each row's gradients, in arrival order
+            ends = torch.cumsum(cnt, 0)
+            for a in range(0, len(rows), ROWS):
+                b = min(len(rows), a + ROWS)
+                r = rows[a:b]
+                sel = order[(int(ends[a - 1]) if a else 0) : int(ends[b - 1])]
+                g = torch.zeros((b - a, grad.shape[1]), dtype=grad.dtype)
+                g.index_add_(0, inverse[sel] - a, grad[sel])
+                g.div_(cnt[a:b].unsqueeze(1))  # rows two trainers touched: their mean
+                t = step_t[r] + 1
+                step_t[r] = t
+                m = mem_t[r].mul_(b1).add_(g, alpha=1.0 - b1)
+                v = power_t[r].mul_(b2).add_(g.mul_(g), alpha=1.0 - b2)
+                mem_t[r] = m
+                power_t[r] = v
+                v.div_((1.0 - torch.pow(torch.tensor(b2), t)).unsqueeze(1)).sqrt_().add_(eps)
+                m.div_((1.0 - torch.pow(torch.tensor(b1), t)).unsqueeze(1)).mul_(lr).div_(v)
+                z = emb._tensor[r]
+                z -= m
+                emb._tensor[r] = z
+
+    return LeanSparseAdam([emb], lr=lr)
 
 
 def read_ids(path) -> np.ndarray:
