@@ -102,6 +102,7 @@ def embed(
         from ..io import check_output_path
 
         check_output_path(output)
+    _return_freed_memory()
     dgl = P.require_distdgl()
     import torch
     import torch.distributed as dist
@@ -157,6 +158,20 @@ def embed(
     }
 
 
+def _return_freed_memory() -> None:
+    """glibc's malloc raises its mmap threshold to the largest block freed (up to 32 MB), so a
+    batch's freed tensors stay in the heap and the next ones grow it further: a fixed threshold
+    (256 kB) gives every large block back when it is freed. Nothing where libc is not glibc."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def _join_group(g, ip_config) -> None:
     """The trainers' gloo process group. Under ``torch.distributed.launch`` (the launch command
     names python) from its variables; else (``genurl embed-dist``: DGL's launcher wraps only
@@ -196,9 +211,14 @@ def _stage(what: str) -> None:
         import sys
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        now = {}
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            key, *val = line.split()
+            if key in ("Pss:", "Anonymous:", "Pss_Shmem:"):
+                now[key[:-1]] = int(val[0]) // 1024
         print(
             f"[genurl {os.environ.get('RANK', '?')}] {what} {time.time():.2f} peak RSS {peak:.0f} "
-            f"MB",
+            f"MB, now {now} MB",
             file=sys.stderr,
             flush=True,
         )
@@ -240,31 +260,28 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
             s, d, w = u[idx], v[idx], p[idx]
             drawn = torch.multinomial(negw, pool, replacement=True, generator=gen)
             ids, inv = torch.unique(torch.cat([s, d, drawn]), return_inverse=True)
-            z = emb(ids)
             k = len(s)
-            # without it the table keeps every earlier batch's (rows, gradient) trace and the next
-            # step sends and applies them again (averaged with the new ones)
-            opt.zero_grad()
-            # the batch's mean loss (a sum over edges) in pieces of edges, each on its own rows:
-            # the same gradient, with one piece's temporaries at a time
-            z.grad = torch.zeros_like(z)
+            # the batch's mean loss (a sum over edges) in pieces of edges, each on its own rows
+            # pulled from the table: the batch's gradient, summed into one buffer, with one
+            # piece's temporaries at a time
+            grad = torch.zeros((len(ids), emb.embedding_dim))
             loss = 0.0
             for a in range(0, k, PIECE):
                 b = min(k, a + PIECE)
                 rows, pinv = torch.unique(
                     torch.cat([inv[a:b], inv[k + a : k + b], inv[2 * k :]]), return_inverse=True
                 )
-                zp = z.detach()[rows].requires_grad_()
+                zp = emb._tensor[ids[rows]].requires_grad_()
                 m = b - a
                 part = gkl_loss(
                     zp, pinv[:m], pinv[m : 2 * m], w[a:b], pinv[2 * m :], nu_e, negatives, backend
                 ) * (m / k)
                 part.backward()
-                z.grad.index_add_(0, rows, zp.grad)
+                grad.index_add_(0, rows, zp.grad)
                 loss += part.item()
                 del zp, part
-            del z
-            opt.step()
+            opt.apply(ids, grad)
+            del grad
             total += torch.tensor([loss * k, k], dtype=torch.float64)
         dist.all_reduce(total)
         epoch_loss = float(total[0] / max(total[1], 1))
@@ -284,63 +301,57 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
 
 
 def sparse_adam(emb, lr: float):
-    """DGL's ``SparseAdam`` on ``emb`` (its gradient exchange between trainers, its state beside
-    the table on the servers, its lazy Adam), whose row update runs in place, ``ROWS`` rows at a
-    time: DGL's update makes ten or so temporaries of all the rows a step touches."""
+    """DGL's ``SparseAdam`` on the table ``emb`` (its state beside the table on the servers, its
+    gradient exchange between trainers, its lazy Adam that updates only the rows a step touched
+    and averages the gradients of two trainers that touched the same row), stepped with
+    ``apply(rows, gradient)``, which holds two copies of a batch's gradient where DGL's ``step``
+    holds four, and whose row update runs in place, ``ROWS`` rows at a time (DGL's makes ten or
+    so temporaries of all the rows a step touches)."""
     import torch
     from dgl.distributed.optim import SparseAdam
-
     from dgl.distributed.optim.pytorch.utils import alltoall_cpu, alltoallv_cpu
 
     class LeanSparseAdam(SparseAdam):
-        def step(self):
-            # DGL's SparseAdam.step for one table: each row's gradient goes to the trainer that
-            # owns the row, which updates it; here the gradient is split by owner once (no
-            # concatenated, masked and re-concatenated copies) and the table's trace is let go
-            # before the exchange
+        def apply(self, idx, grad):
+            """One step of DGL's SparseAdam.step with the gradient ``grad`` of the table's rows
+            ``idx`` (unique, sorted): each row's gradient goes to the trainer that owns the row,
+            which updates it. The caller sums the batch's gradient into one buffer (DGL's step
+            reads it from the table's trace, concatenates it, splits it by owner with masks and
+            concatenates what it receives: four copies); ``idx`` sorted is already grouped by
+            owner (a partition owns a range of ids), and what arrives lands in one buffer."""
             (emb,) = self._params
             with torch.no_grad():
-                traces = [(i, t.grad) for i, t in emb._trace if t.grad is not None]
-                if len(traces) == 1:  # one batch, one trace: no copy
-                    idx, grad = traces[0]
-                else:
-                    idx = torch.cat([i for i, _ in traces]) if traces else torch.zeros(0).long()
-                    grad = (
-                        torch.cat([gr for _, gr in traces])
-                        if traces
-                        else torch.zeros((0, emb.embedding_dim))
-                    )
-                del traces
-                if self._clean_grad:
-                    emb.reset_trace()
-                    self._clean_grad = False
                 if self._world_size > 1:
                     kvstore = emb.weight.kvstore
                     per_server = self._world_size // kvstore.num_servers
                     dest = kvstore.get_partid(emb.data_name, idx).long()
                     if per_server > 1:
                         dest = dest * per_server + torch.remainder(idx, per_server)
-                    order = torch.argsort(dest, stable=True)
-                    sizes = torch.bincount(dest, minlength=self._world_size)
-                    idx, grad = idx[order], grad[order]
-                    del order, dest
+                    if len(dest) > 1 and bool((dest[1:] < dest[:-1]).any()):
+                        order = torch.argsort(dest, stable=True)
+                        idx, grad, dest = idx[order], grad[order], dest[order]
+                        del order
+                    sizes = torch.bincount(dest, minlength=self._world_size).tolist()
+                    del dest
                     counts = list(
                         torch.empty(self._world_size, dtype=torch.int64).chunk(self._world_size)
                     )
                     alltoall_cpu(
-                        self._rank, self._world_size, counts, list(sizes.chunk(len(sizes)))
+                        self._rank,
+                        self._world_size,
+                        counts,
+                        [torch.tensor([c], dtype=torch.int64) for c in sizes],
                     )
-                    got_idx = [torch.empty(int(c), dtype=idx.dtype) for c in counts]
-                    alltoallv_cpu(
-                        self._rank, self._world_size, got_idx, list(idx.split(sizes.tolist()))
-                    )
-                    got = [torch.empty((int(c), grad.shape[1]), dtype=grad.dtype) for c in counts]
-                    alltoallv_cpu(
-                        self._rank, self._world_size, got, list(grad.split(sizes.tolist()))
-                    )
-                    del grad
-                    idx, grad = torch.cat(got_idx), torch.cat(got)
-                    del got
+                    counts = [int(c) for c in counts]
+                    got_idx = torch.empty(sum(counts), dtype=idx.dtype)
+                    got = torch.empty((sum(counts), grad.shape[1]), dtype=grad.dtype)
+                    for buf, mine in ((got_idx, idx), (got, grad)):
+                        into = list(buf.split(counts))
+                        own = into[self._rank]
+                        alltoallv_cpu(self._rank, self._world_size, into, list(mine.split(sizes)))
+                        own.copy_(into[self._rank])  # alltoallv_cpu hands over its own part
+                    idx, grad = got_idx, got
+                    del got_idx, got, into, own
                 self.update(idx, grad, emb)
             if self._world_size > 1:
                 torch.distributed.barrier()
