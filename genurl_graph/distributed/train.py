@@ -35,7 +35,7 @@ from ..errors import InputError
 from . import parts as P
 
 TABLE = "genurl_z"
-PIECE = 16384  # edges per loss piece
+PIECE = 4096  # edges per loss piece
 ROWS = 8192  # rows per block of the optimiser's update
 
 
@@ -166,7 +166,7 @@ def _return_freed_memory() -> None:
 
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 1024 * 1024)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
