@@ -79,7 +79,7 @@ def partition(
     err.print(
         f"{s['num_nodes']} nodes, {s['num_px_edges']} P_X edges -> {parts} {method} partitions "
         f"(nodes {s['part_sizes']}, {100 * s['cut_fraction']:.1f} % of P_X edges cut) in {output}; "
-        f"launch: python3 -m genurl_graph.cli embed-dist -o emb.npy "
+        f"launch (one trainer per machine): genurl embed-dist -o emb.npy "
         f"--part-config {output / 'genurl.json'}",
         highlight=False,
         soft_wrap=True,
@@ -122,8 +122,9 @@ def embed_dist(
     quiet: bool = QUIET,
 ):
     """One process (server or trainer) of a distributed embedding; start it on every machine with
-    DGL's launcher, e.g. `python3 tools/launch.py ... "python3 -m genurl_graph.cli embed-dist -o
-    emb.npy"`."""
+    DGL's launcher, e.g. `python3 tools/launch.py --num_trainers 1 ... "genurl embed-dist -o
+    emb.npy"` (more trainers per machine: "python3 -m genurl_graph.cli embed-dist -o emb.npy",
+    which the launcher wraps in torch.distributed.launch)."""
     from genurl_graph.distributed import embed
 
     _check_sizes(None, epochs)

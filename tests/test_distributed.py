@@ -84,6 +84,31 @@ def test_launch_commands_are_those_of_dgl_launch_py():
     ) in trainer
 
 
+def test_launch_commands_leave_a_command_without_python_unwrapped():
+    # launch.py wraps only commands that name python: `genurl embed-dist` runs as it is, one
+    # trainer per machine with no torch.distributed.launch process beside it
+    from genurl_graph.distributed.emulate import launch_commands
+
+    m = launch_commands(["10.0.0.1", "10.0.0.2"], "p.json", "ip.txt", "/v/bin/genurl embed-dist")
+    server, trainer = m[0]
+    assert "torch.distributed.launch" not in trainer
+    assert trainer.endswith("/v/bin/genurl embed-dist") and "DGL_NUM_CLIENT=2" in trainer
+
+
+@needs_dgl
+def test_an_unwrapped_trainer_refuses_more_trainers_than_machines(tmp_path, monkeypatch):
+    from genurl_graph.distributed.train import _join_group
+    from genurl_graph.errors import InputError
+
+    ip = tmp_path / "ip.txt"
+    ip.write_text("10.0.0.1 30050\n10.0.0.2 30050\n")
+    for var in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DGL_NUM_CLIENT", "4")
+    with pytest.raises(InputError, match="name python"):
+        _join_group(None, ip)
+
+
 def test_local_rank_is_moved_behind_the_sub_command(tmp_path):
     # torch.distributed.launch starts `python -m genurl_graph.cli --local-rank=0 embed-dist ...`
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGL_")}
@@ -208,10 +233,11 @@ def test_two_emulated_machines_match_one_process(tmp_path):
         "embed", edges, "--nodes", nodes, "--epochs", epochs, "-o", tmp_path / "single.npy", "-q"
     )
     assert res.exit_code == 0, res.output
-    py = Path(sys.executable).parent / "python3"
+    # `genurl embed-dist`: the launcher runs it as it is (one trainer per machine)
+    genurl = Path(sys.executable).parent / "genurl"
     _run_two_machines(
         tmp_path,
-        f"{py} -m genurl_graph.cli embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}",
+        f"{genurl} embed-dist -q --epochs {epochs} -o {tmp_path / 'dist.npy'}",
         "trained",
     )
     single_ids = (tmp_path / "single.nodes.txt").read_text().split()
@@ -230,6 +256,8 @@ def test_two_emulated_machines_match_one_process(tmp_path):
     # row
     res = run("embed", edges, "--nodes", nodes, "-o", tmp_path / "single0.npy", "-q")
     assert res.exit_code == 0, res.output
+    # `python3 -m genurl_graph.cli embed-dist`: under torch.distributed.launch
+    py = Path(sys.executable).parent / "python3"
     _run_two_machines(
         tmp_path, f"{py} -m genurl_graph.cli embed-dist -q -o {tmp_path / 'dist0.npy'}", "start"
     )

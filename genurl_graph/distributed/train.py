@@ -2,20 +2,22 @@
 (``tools/launch.py``) starts it on every machine.
 
 The launcher sets ``DGL_ROLE``: a server process serves its machine's partition from
-:func:`dgl.distributed.initialize` and never comes back. A trainer (started under
-``torch.distributed.launch``) joins the gloo process group, opens the ``DistGraph`` and:
+:func:`dgl.distributed.initialize` and never comes back; it also fills its rows of the
+``DistEmbedding`` table (n x dim, held by the servers, each machine its own rows) with the
+closed-form start (spectral factors, propagated) that ``genurl partition`` stored beside the
+partition (``part<i>/genurl_init.npy``). A trainer (under ``torch.distributed.launch`` where the
+launch command names python; alone, one per machine, where it is ``genurl embed-dist``) joins the
+gloo process group, opens the ``DistGraph`` and:
 
-- writes the closed-form start (spectral factors, propagated) of its machine's rows
-(``part<i>/genurl_init.npy``) into a
-  ``DistEmbedding`` table (n x dim, held by the servers, each machine its own rows);
 - takes its share of the P_X edges (``dgl.distributed.edge_split``, local edges first) and, every
   epoch, visits them once in shuffled batches of ``batch_size / trainers`` edges, each batch's
   sources pushed from ``pool`` nodes drawn over all nodes by degree^0.75: the same settings, loss
   (:func:`genurl_graph.engine.loss.gkl_loss`) and batch size over all trainers as a
   single-process ``genurl embed``; every trainer takes the same number of steps (the smallest
-  share decides), since ``SparseAdam.step`` is a collective;
+  share decides), since the optimiser's step is a collective. A batch's loss is summed in pieces
+  of ``PIECE`` edges, each on its own rows pulled from the table, into one gradient buffer;
 - updates only the rows a batch touched, with DGL's ``SparseAdam`` (its state is held by the
-  servers beside the table).
+  servers beside the table), stepped by :func:`sparse_adam`'s leaner ``apply``.
 
 At the end trainer 0 reads the table back, row block by row block, and writes it in the user's
 row order with the user's ids (:func:`genurl_graph.io.write_embeddings`).
@@ -250,7 +252,7 @@ def _train(emb, u, v, p, negw, settings, rank, world, epochs, seed, lr, progress
     opt = sparse_adam(emb, lr)
     batch = math.ceil((settings["batch_size"] or settings["num_px_edges"]) / world)
     steps = torch.tensor([max(1, math.ceil(len(u) / batch))])
-    dist.all_reduce(steps, op=dist.ReduceOp.MIN)  # SparseAdam.step is a collective
+    dist.all_reduce(steps, op=dist.ReduceOp.MIN)  # the optimiser's step is a collective
     steps = int(steps)
     losses = []
     for epoch in range(epochs):
