@@ -37,7 +37,7 @@ from ..errors import InputError
 from . import parts as P
 
 TABLE = "genurl_z"
-PIECE = 4096  # edges per loss piece
+PIECE = 2048  # edges per loss piece
 ROWS = 8192  # rows per block of the optimiser's update
 
 
@@ -345,32 +345,39 @@ def sparse_adam(emb, lr: float):
                         [torch.tensor([c], dtype=torch.int64) for c in sizes],
                     )
                     counts = [int(c) for c in counts]
-                    got_idx = torch.empty(sum(counts), dtype=idx.dtype)
-                    got = torch.empty((sum(counts), grad.shape[1]), dtype=grad.dtype)
-                    for buf, mine in ((got_idx, idx), (got, grad)):
-                        into = list(buf.split(counts))
-                        own = into[self._rank]
-                        alltoallv_cpu(self._rank, self._world_size, into, list(mine.split(sizes)))
-                        own.copy_(into[self._rank])  # alltoallv_cpu hands over its own part
+                    # what the others send lands in buffers of its own; this trainer's own rows
+                    # stay views of ``grad`` (alltoallv_cpu hands its own part over)
+                    got_idx = [torch.empty(c, dtype=idx.dtype) for c in counts]
+                    alltoallv_cpu(self._rank, self._world_size, got_idx, list(idx.split(sizes)))
+                    got = [torch.empty((c, grad.shape[1]), dtype=grad.dtype) for c in counts]
+                    alltoallv_cpu(self._rank, self._world_size, got, list(grad.split(sizes)))
                     idx, grad = got_idx, got
-                    del got_idx, got, into, own
+                    del got_idx, got
                 self.update(idx, grad, emb)
             if self._world_size > 1:
                 torch.distributed.barrier()
 
         def update(self, idx, grad, emb):
-            # DGL's SparseAdam.update, the same operations in the same order, by row blocks
+            # DGL's SparseAdam.update, the same operations in the same order, by row blocks;
+            # ``idx`` and ``grad`` may be lists of parts (what each trainer sent)
+            parts = list(zip(idx, grad)) if isinstance(idx, list) else [(idx, grad)]
             step_t, mem_t, power_t = self._state[emb.name]
             b1, b2, eps, lr = self._beta1, self._beta2, self._eps, self._lr
-            rows, inverse, cnt = torch.unique(idx, return_inverse=True, return_counts=True)
+            starts = np.cumsum([0] + [len(i) for i, _ in parts]).tolist()
+            rows, inverse, cnt = torch.unique(
+                torch.cat([i for i, _ in parts]), return_inverse=True, return_counts=True
+            )
             order = torch.argsort(inverse, stable=True)  # each row's gradients, in arrival order
             ends = torch.cumsum(cnt, 0)
+            dim = parts[0][1].shape[1]
             for a in range(0, len(rows), ROWS):
                 b = min(len(rows), a + ROWS)
                 r = rows[a:b]
                 sel = order[(int(ends[a - 1]) if a else 0) : int(ends[b - 1])]
-                g = torch.zeros((b - a, grad.shape[1]), dtype=grad.dtype)
-                g.index_add_(0, inverse[sel] - a, grad[sel])
+                g = torch.zeros((b - a, dim), dtype=parts[0][1].dtype)
+                for (_, part), lo, hi in zip(parts, starts[:-1], starts[1:]):
+                    mine = sel[(sel >= lo) & (sel < hi)]
+                    g.index_add_(0, inverse[mine] - a, part[mine - lo])
                 g.div_(cnt[a:b].unsqueeze(1))  # rows two trainers touched: their mean
                 t = step_t[r] + 1
                 step_t[r] = t
