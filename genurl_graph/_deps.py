@@ -24,6 +24,11 @@ DGL_PYTHONS = ((3, 8), (3, 9), (3, 10), (3, 11))
 DGL_INSTALL = "`pip install dgl==1.1.3 packaging` (Python 3.8-3.11, CPU torch >= 2.0)"
 
 
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to 1, true, yes or on (any case)."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @functools.lru_cache(maxsize=None)
 def _dgl_not_installed() -> bool:
     return importlib.util.find_spec("dgl") is None  # once: it searches the whole sys.path
@@ -31,7 +36,7 @@ def _dgl_not_installed() -> bool:
 
 def _dgl_import_error() -> str | None:
     """None when DGL imports, else why not, in words."""
-    if os.environ.get("GENURL_NO_DGL", "").strip().lower() in ("1", "true", "yes", "on"):
+    if env_flag("GENURL_NO_DGL"):
         return "disabled by GENURL_NO_DGL"
     if "dgl" not in sys.modules and _dgl_not_installed():
         why = "not installed"
@@ -68,7 +73,7 @@ def numba_available() -> bool:
     """Whether numba imports: it compiles the layout's ``sne`` loss on CPU
     (genurl_graph.kernels.layout_numba); without it the same loss runs as torch tensor passes.
     ``GENURL_NO_NUMBA=1`` turns it off (tests of the torch path)."""
-    if os.environ.get("GENURL_NO_NUMBA", "").strip().lower() in ("1", "true", "yes", "on"):
+    if env_flag("GENURL_NO_NUMBA"):
         return False
     try:
         import numba  # noqa: F401

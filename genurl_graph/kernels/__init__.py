@@ -24,11 +24,10 @@ one matrix product
 
 from __future__ import annotations
 
-import os
 
 import torch
 
-from .._deps import dgl_available, require_dgl
+from .._deps import dgl_available, env_flag, require_dgl
 
 
 def sqdist_torch(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -106,7 +105,7 @@ def triton_available() -> bool:
 
 def triton_interpreted() -> bool:
     """Whether Triton kernels run in its CPU interpreter (TRITON_INTERPRET=1)."""
-    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on", "yes")
+    return env_flag("TRITON_INTERPRET")
 
 
 def sqdist_triton(z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
