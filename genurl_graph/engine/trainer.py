@@ -175,11 +175,6 @@ class Trainer:
         params = [prm for prm in encoder.parameters() if prm.requires_grad]
         adam = cfg.optimizer == "adam"
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if adam else None
-        sched = (
-            torch.optim.lr_scheduler.LambdaLR(opt, lambda e: max(1.0 - e / cfg.epochs, 0.0))
-            if cfg.lr_decay and adam
-            else None
-        )
         result = TrainResult()
         best, since_best = float("inf"), 0
         start = time.perf_counter()
@@ -189,9 +184,13 @@ class Trainer:
             nu = nu_schedule(cfg.nu, cfg.nu_end, epoch, cfg.epochs)
             attraction = cfg.exaggeration if epoch < cfg.exaggerate_for * cfg.epochs else 1.0
             total, count = 0.0, 0
-            # plain SGD in place (torch.optim.SGD's arithmetic, without its per-step overhead,
-            # which was a third of a small layout's epoch); the step decays as LambdaLR's would
+            # the step size of this epoch (linear decay to 0, or constant), for Adam and for the
+            # plain SGD below (torch.optim.SGD's arithmetic in place, without its per-step
+            # overhead, which was a third of a small layout's epoch)
             step = cfg.lr * (max(1.0 - epoch / cfg.epochs, 0.0) if cfg.lr_decay else 1.0)
+            if adam:
+                for group in opt.param_groups:
+                    group["lr"] = step
             for inputs, s, d, w, pool in stream.batches(epoch, gen, cfg):
                 z = encoder(inputs)
                 if not result.backend:
@@ -217,8 +216,6 @@ class Trainer:
                 count += len(s)
             if new_p:
                 best, since_best = float("inf"), 0
-            if sched is not None:
-                sched.step()
             epoch_loss = total / max(count, 1)
             if not np.isfinite(epoch_loss):
                 raise TrainingDiverged(
