@@ -200,9 +200,9 @@ def test_fused_sne_loss_matches_autograd(compiled, monkeypatch):
 
     if compiled:
         pytest.importorskip("numba")
-        monkeypatch.setattr(L, "_compiled_sne", lambda z: z.dtype == torch.float32)
+        monkeypatch.setattr(L, "_compiled_sne", lambda device, dtype: dtype == torch.float32)
     else:
-        monkeypatch.setattr(L, "_compiled_sne", lambda z: False)
+        monkeypatch.setattr(L, "_compiled_sne", lambda device, dtype: False)
 
     rng = np.random.default_rng(2)
     n, E = 40, 300

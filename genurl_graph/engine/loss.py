@@ -255,7 +255,7 @@ class _SNELoss(_ClosedForm):
     def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
         zd = z.detach()
         n, n_edges = zd.shape[0], max(len(src), 1)
-        if _compiled_sne(zd):
+        if _compiled_sne(zd.device, zd.dtype):
             from ..kernels.layout_numba import sne_loss_grad
 
             loss, grad = sne_loss_grad(
@@ -300,9 +300,9 @@ class _SNELoss(_ClosedForm):
         return loss / n_edges
 
 
-def _compiled_sne(z: torch.Tensor) -> bool:
+def _compiled_sne(device, dtype) -> bool:
     """Whether the ``sne`` form runs as the compiled kernel (numba, float32 CPU tensors)."""
-    return z.device.type == "cpu" and z.dtype == torch.float32 and numba_available()
+    return torch.device(device).type == "cpu" and dtype == torch.float32 and numba_available()
 
 
 def nu_schedule(
@@ -322,11 +322,12 @@ def nu_schedule(
     return math.exp(math.log(nu_start) + frac * (math.log(nu_end) - math.log(nu_start)))
 
 
-def kernel_used(form: str, dim: int, backend: str, device) -> str:
-    """The name of what computes :func:`gkl_loss` for embeddings of ``dim`` columns: ``fused``
-    (the closed-form sampled, normalized and sne losses at low dimension), else the edge kernel."""
-    if form == "sne" and dim <= FUSED_MAX_DIM and torch.device(device).type == "cpu":
-        return "numba" if numba_available() else "fused"
+def kernel_used(form: str, dim: int, backend: str, device, dtype=torch.float32) -> str:
+    """The name of what computes :func:`gkl_loss` for embeddings of ``dim`` columns: ``numba``
+    (the compiled sne loss), ``fused`` (the closed-form sampled, normalized and sne losses at low
+    dimension), else the edge kernel."""
+    if form == "sne" and dim <= FUSED_MAX_DIM and _compiled_sne(device, dtype):
+        return "numba"
     if form in ("sampled", "normalized", "sne") and dim <= FUSED_MAX_DIM:
         return "fused"
     from ..kernels import resolve_backend

@@ -194,7 +194,7 @@ class Trainer:
             for inputs, s, d, w, pool in stream.batches(epoch, gen, cfg):
                 z = encoder(inputs)
                 if not result.backend:
-                    result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device)
+                    result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device, z.dtype)
                 loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form, attraction)
                 if cfg.decorrelate:
                     loss = loss + cfg.decorrelate * decorrelation(z)
