@@ -85,16 +85,31 @@ def test_nu_schedule():
     assert 0.001 < mid < 100
 
 
+def _loss_case(seed: int, n: int = 40, edges: int = 300):
+    """(rng, n, src, dst, p, pool): random P_X edges among n rows and a pool of 16 rows."""
+    rng = np.random.default_rng(seed)
+    src = torch.from_numpy(rng.integers(0, n, edges))
+    dst = torch.from_numpy(rng.integers(0, n, edges))
+    p = torch.from_numpy(rng.random(edges))
+    pool = torch.from_numpy(rng.integers(0, n, 16))
+    return rng, n, src, dst, p, pool
+
+
+def _assert_same_loss_and_grad(fused, ref, z_fused, z_ref, scale: float) -> None:
+    """A closed-form loss agrees with its autograd reference in value and in the gradient of
+    ``scale`` times it (float32: 1e-5, float64: 1e-10)."""
+    (scale * fused).backward()
+    (scale * ref).backward()
+    tol = 1e-5 if fused.dtype == torch.float32 else 1e-10
+    torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
+    torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+
+
 def test_fused_sampled_loss_matches_autograd():
     from genurl_graph.engine import loss as L
 
-    rng = np.random.default_rng(0)
-    n, E = 40, 300
-    src = torch.from_numpy(rng.integers(0, n, E))
-    dst = torch.from_numpy(rng.integers(0, n, E))
+    rng, n, src, dst, p, pool = _loss_case(0)
     src[:5] = dst[:5]  # self-loops; repeated pairs occur by chance
-    p = torch.from_numpy(rng.random(E))
-    pool = torch.from_numpy(rng.integers(0, n, 16))
     for dtype, nu in (
         (torch.float32, 0.5),
         (torch.float64, 0.5),
@@ -111,33 +126,20 @@ def test_fused_sampled_loss_matches_autograd():
             ref = L.gkl_loss(z_ref, src, dst, p.to(dtype), pool, nu, 7.0, form="sampled")
         finally:
             L.FUSED_MAX_DIM = old
-        (3 * fused).backward()
-        (3 * ref).backward()
-        tol = 1e-5 if dtype == torch.float32 else 1e-10
-        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
-        torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+        _assert_same_loss_and_grad(fused, ref, z_fused, z_ref, 3)
 
 
 def test_fused_normalized_loss_matches_autograd():
     from genurl_graph.engine import loss as L
 
-    rng = np.random.default_rng(1)
-    n, E = 40, 300
-    src = torch.from_numpy(rng.integers(0, n, E))
-    dst = torch.from_numpy(rng.integers(0, n, E))
-    p = torch.from_numpy(rng.random(E))
-    pool = torch.from_numpy(rng.integers(0, n, 16))
+    rng, n, src, dst, p, pool = _loss_case(1)
     for dtype, nu in ((torch.float32, 0.5), (torch.float64, 0.5), (torch.float64, 1.0)):
         z0 = torch.from_numpy(rng.normal(size=(n, 2))).to(dtype)
         z_fused = z0.clone().requires_grad_()
         z_ref = z0.clone().requires_grad_()
         fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, nu, 3.0, "torch", "normalized")
         ref = L._normalized(z_ref, src, dst, p.to(dtype), pool, nu, 3.0, "torch")
-        (2 * fused).backward()
-        (2 * ref).backward()
-        tol = 1e-5 if dtype == torch.float32 else 1e-10
-        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
-        torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+        _assert_same_loss_and_grad(fused, ref, z_fused, z_ref, 2)
 
 
 def test_normalized_form_is_kl_of_row_normalised_q():
@@ -204,12 +206,7 @@ def test_fused_sne_loss_matches_autograd(compiled, monkeypatch):
     else:
         monkeypatch.setattr(L, "_compiled_sne", lambda device, dtype: False)
 
-    rng = np.random.default_rng(2)
-    n, E = 40, 300
-    src = torch.from_numpy(rng.integers(0, n, E))
-    dst = torch.from_numpy(rng.integers(0, n, E))
-    p = torch.from_numpy(rng.random(E))
-    pool = torch.from_numpy(rng.integers(0, n, 16))
+    rng, n, src, dst, p, pool = _loss_case(2)
     pool[0] = src[0]  # a source in the pool: left out of its own Z
     for dtype, nu, att in (
         (torch.float32, 0.5, 1.0),
@@ -222,11 +219,7 @@ def test_fused_sne_loss_matches_autograd(compiled, monkeypatch):
         z_ref = z0.clone().requires_grad_()
         fused = L.gkl_loss(z_fused, src, dst, p.to(dtype), pool, nu, 3.0, "torch", "sne", att)
         ref = L._sne(z_ref, src, dst, p.to(dtype), pool, nu, 3.0, "torch", att)
-        (2 * fused).backward()
-        (2 * ref).backward()
-        tol = 1e-5 if dtype == torch.float32 else 1e-10
-        torch.testing.assert_close(fused, ref, rtol=tol, atol=tol)
-        torch.testing.assert_close(z_fused.grad, z_ref.grad, rtol=tol * 10, atol=tol * 10)
+        _assert_same_loss_and_grad(fused, ref, z_fused, z_ref, 2)
 
 
 def test_compiled_sne_kernel_is_deterministic_and_order_free():
