@@ -46,6 +46,32 @@ def test_same_seed_same_embedding_bit_for_bit(sbm):
     assert torch.equal(out[0], out[1])
 
 
+class _ViaAutograd(Table):
+    """A table whose output is not its own parameter: the trainer takes the autograd path."""
+
+    def forward(self, inputs=None):
+        return self.weight * 1.0
+
+
+@pytest.mark.parametrize("form", ["sampled", "normalized", "sne"])
+def test_free_table_sgd_skips_autograd_with_the_same_steps(sbm, form):
+    """A free table under plain SGD takes its closed-form gradient directly (no autograd graph):
+    the same weights, bit for bit, as backward through the loss gives, batches included."""
+    edges, y = sbm_edges(sbm)
+    config = TrainConfig(
+        epochs=6, lr=0.5, optimizer="sgd", lr_decay=True, form=form, batch_size=300, clip=0.05
+    )
+    out = []
+    for cls in (Table, _ViaAutograd):
+        torch.manual_seed(0)
+        enc = cls(len(y), 2)
+        start = enc.weight.detach().clone()
+        losses = Trainer(config, seed=1).fit(enc, EdgeStream(None, edges, len(y))).losses
+        out.append((enc.weight.detach().clone(), losses))
+    assert torch.equal(out[0][0], out[1][0]) and out[0][1] == out[1][1]
+    assert not torch.equal(out[0][0], start)  # it did train
+
+
 def test_early_stop_on_plateau(sbm):
     edges, y = sbm_edges(sbm)
     result = Trainer(epochs=500, lr=0.0, patience=5).fit(

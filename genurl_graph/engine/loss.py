@@ -61,20 +61,15 @@ def gkl_loss(
     exaggeration; the push keeps the unscaled P)."""
     if form not in FORMS:
         raise ValueError(f"unknown loss form {form!r}: {', '.join(FORMS)}")
-    if form == "normalized" and z.shape[1] <= FUSED_MAX_DIM:
-        return _NormalizedLoss.apply(
-            z, src, dst, p, pool, float(nu), float(negatives), float(attraction)
+    fn = closed_form(form, z.shape[1])
+    if fn is not None:
+        return _ClosedForm.apply(
+            z, fn, src, dst, p, pool, float(nu), float(negatives), float(attraction)
         )
     if form == "normalized":
         return _normalized(z, src, dst, p, pool, nu, negatives, backend, attraction)
-    if form == "sne" and z.shape[1] <= FUSED_MAX_DIM:
-        return _SNELoss.apply(z, src, dst, p, pool, float(nu), float(negatives), float(attraction))
     if form == "sne":
         return _sne(z, src, dst, p, pool, nu, negatives, backend, attraction)
-    if form == "sampled" and z.shape[1] <= FUSED_MAX_DIM:
-        return _SampledLoss.apply(
-            z, src, dst, p, pool, float(nu), float(negatives), float(attraction)
-        )
     lq = log_q(edge_sqdist(z, src, dst, backend), nu)
     pull = (
         -(p * lq).sum() if form == "sampled" else -(p * lq + (1 - p) * log_one_minus(lq)).sum()
@@ -151,84 +146,82 @@ def _push_grad(grad, sources, pool, W, a, b) -> None:
 
 
 class _ClosedForm(torch.autograd.Function):
-    """A loss whose forward computes its gradient too (saved, then scaled in backward)."""
+    """A loss whose gradient is computed with it in closed form (``fn(zd, src, dst, p, pool, nu,
+    negatives, attraction)`` returns (loss, grad), both per edge): saved, then scaled in
+    backward."""
+
+    @staticmethod
+    def forward(ctx, z, fn, src, dst, p, pool, nu, negatives, attraction=1.0):
+        loss, grad = fn(z.detach(), src, dst, p, pool, nu, negatives, attraction)
+        ctx.save_for_backward(grad)
+        return loss
 
     @staticmethod
     def backward(ctx, grad_out):
         (grad,) = ctx.saved_tensors
-        return grad_out * grad, None, None, None, None, None, None, None
+        return grad_out * grad, None, None, None, None, None, None, None, None
 
 
-class _SampledLoss(_ClosedForm):
-    """The ``sampled`` form with its gradient in closed form, computed in the forward pass:
-    about a third of the tensor passes that autograd needs (small layouts are bound by them).
+def _sampled_closed(zd, src, dst, p, pool, nu, negatives, attraction=1.0):
+    """The ``sampled`` form and its gradient in closed form, (loss, grad) per edge: about a third
+    of the tensor passes that autograd needs (small layouts are bound by them).
 
     d/d d2 of the pull -p log q: p c / (nu + d2); of the push -log(1 - q): -q c / ((nu + d2)(1 -
     q)),
     with c = (nu + 1) / 2 and d d2 / d z_i = 2 (z_i - z_j). Agrees with autograd on the
     unfused expression (tests/test_engine.py).
     """
-
-    @staticmethod
-    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
-        zd = z.detach()
-        n_edges = max(len(src), 1)
-        c = (nu + 1.0) / 2.0
-        loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
-        if negatives > 0 and len(pool):
-            counts = torch.bincount(src, minlength=zd.shape[0])
-            sources = counts.nonzero().squeeze(1)
-            w = torch.bincount(src, weights=p, minlength=zd.shape[0])[sources].to(zd.dtype)
-            a, b = zd[sources], zd[pool]
-            d2b = block_sqdist(a, b)
-            if nu == 1.0:  # Cauchy: 1 - q = d2 / (1 + d2), the same terms in a third of the passes
-                ok = d2b > _EPS / (1 - _EPS)
-                d2c = d2b.clamp_(min=_EPS / (1 - _EPS))
-                one_plus = d2c + 1
-                loss = loss - negatives * (w * (torch.log(d2c) - torch.log(one_plus)).mean(1)).sum()
-                W = (d2c * one_plus).reciprocal_().neg_().mul_(ok)
-            else:
-                q = torch.exp(-c * torch.log1p(d2b / nu))
-                one_minus = 1 - q
-                ok = one_minus > _EPS
-                one_minus = torch.where(ok, one_minus, torch.full_like(one_minus, _EPS))
-                loss = loss - negatives * (w * torch.log(one_minus).mean(1)).sum()
-                W = torch.where(ok, -(q * c) / ((nu + d2b) * one_minus), torch.zeros_like(q))
-            W = W * (negatives / len(pool) * w).unsqueeze(1)
-            _push_grad(grad, sources, pool, W, a, b)
-        ctx.save_for_backward(grad / n_edges)
-        return loss / n_edges
+    n_edges = max(len(src), 1)
+    c = (nu + 1.0) / 2.0
+    loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
+    if negatives > 0 and len(pool):
+        counts = torch.bincount(src, minlength=zd.shape[0])
+        sources = counts.nonzero().squeeze(1)
+        w = torch.bincount(src, weights=p, minlength=zd.shape[0])[sources].to(zd.dtype)
+        a, b = zd[sources], zd[pool]
+        d2b = block_sqdist(a, b)
+        if nu == 1.0:  # Cauchy: 1 - q = d2 / (1 + d2), the same terms in a third of the passes
+            ok = d2b > _EPS / (1 - _EPS)
+            d2c = d2b.clamp_(min=_EPS / (1 - _EPS))
+            one_plus = d2c + 1
+            loss = loss - negatives * (w * (torch.log(d2c) - torch.log(one_plus)).mean(1)).sum()
+            W = (d2c * one_plus).reciprocal_().neg_().mul_(ok)
+        else:
+            q = torch.exp(-c * torch.log1p(d2b / nu))
+            one_minus = 1 - q
+            ok = one_minus > _EPS
+            one_minus = torch.where(ok, one_minus, torch.full_like(one_minus, _EPS))
+            loss = loss - negatives * (w * torch.log(one_minus).mean(1)).sum()
+            W = torch.where(ok, -(q * c) / ((nu + d2b) * one_minus), torch.zeros_like(q))
+        W = W * (negatives / len(pool) * w).unsqueeze(1)
+        _push_grad(grad, sources, pool, W, a, b)
+    return loss / n_edges, grad / n_edges
 
 
-class _NormalizedLoss(_ClosedForm):
-    """The ``normalized`` form with its gradient in closed form (as :class:`_SampledLoss`).
+def _normalized_closed(zd, src, dst, p, pool, nu, negatives, attraction=1.0):
+    """The ``normalized`` form with its gradient in closed form (as :func:`_sampled_closed`).
 
     With s_ik = q_ik / sum_{k' in pool, k' != i} q_ik' (the softmax of log q over the pool),
     d/d d2_ik of mass_i log sum_k q_ik is -mass_i s_ik c / (nu + d2_ik): for nu = 1, t-SNE's
     repulsion q_ik^2 / Z_i with Z normalised per source. Agrees with autograd on
     :func:`_normalized` (tests/test_engine.py).
     """
-
-    @staticmethod
-    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
-        zd = z.detach()
-        n_edges = max(len(src), 1)
-        c = (nu + 1.0) / 2.0
-        loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
-        if negatives > 0 and len(pool):
-            mass = torch.bincount(src, weights=p, minlength=zd.shape[0]).to(zd.dtype)
-            sources = mass.nonzero().squeeze(1)
-            a, b = zd[sources], zd[pool]
-            d2b = block_sqdist(a, b)
-            logits = torch.log1p(d2b / nu).mul_(-c)
-            logits.masked_fill_(sources[:, None] == pool[None, :], float("-inf"))
-            lse = torch.logsumexp(logits, 1, keepdim=True)
-            w = negatives * mass[sources]
-            loss = loss + (w * lse.squeeze(1)).sum()
-            W = logits.sub_(lse).exp_().mul_(-c).div_(d2b.add_(nu)).mul_(w.unsqueeze(1))
-            _push_grad(grad, sources, pool, W, a, b)
-        ctx.save_for_backward(grad / n_edges)
-        return loss / n_edges
+    n_edges = max(len(src), 1)
+    c = (nu + 1.0) / 2.0
+    loss, grad = _pull(zd, src, dst, p * attraction if attraction != 1.0 else p, nu)
+    if negatives > 0 and len(pool):
+        mass = torch.bincount(src, weights=p, minlength=zd.shape[0]).to(zd.dtype)
+        sources = mass.nonzero().squeeze(1)
+        a, b = zd[sources], zd[pool]
+        d2b = block_sqdist(a, b)
+        logits = torch.log1p(d2b / nu).mul_(-c)
+        logits.masked_fill_(sources[:, None] == pool[None, :], float("-inf"))
+        lse = torch.logsumexp(logits, 1, keepdim=True)
+        w = negatives * mass[sources]
+        loss = loss + (w * lse.squeeze(1)).sum()
+        W = logits.sub_(lse).exp_().mul_(-c).div_(d2b.add_(nu)).mul_(w.unsqueeze(1))
+        _push_grad(grad, sources, pool, W, a, b)
+    return loss / n_edges, grad / n_edges
 
 
 def decorrelation(z: torch.Tensor) -> torch.Tensor:
@@ -241,8 +234,8 @@ def decorrelation(z: torch.Tensor) -> torch.Tensor:
     return (c - torch.eye(c.shape[0], dtype=c.dtype, device=c.device)).pow(2).sum()
 
 
-class _SNELoss(_ClosedForm):
-    """The ``sne`` form with its gradient in closed form (as :class:`_SampledLoss`).
+def _sne_closed(zd, src, dst, p, pool, nu, negatives, attraction=1.0):
+    """The ``sne`` form with its gradient in closed form (as :func:`_sampled_closed`).
 
     With r_i = negatives mass_i / Z_i: an edge's d/d d2 is (attraction p_ij - r_i q_ij) c / (nu +
     d2)
@@ -250,54 +243,58 @@ class _SNELoss(_ClosedForm):
     (nu + d2_ik). For nu = 1, q = 1 / (1 + d2) needs no exp or log over the block. Agrees with
     autograd on :func:`_sne` (tests/test_engine.py).
     """
+    n, n_edges = zd.shape[0], max(len(src), 1)
+    if _compiled_sne(zd.device, zd.dtype):
+        from ..kernels.layout_numba import sne_loss_grad
 
-    @staticmethod
-    def forward(ctx, z, src, dst, p, pool, nu, negatives, attraction=1.0):
-        zd = z.detach()
-        n, n_edges = zd.shape[0], max(len(src), 1)
-        if _compiled_sne(zd.device, zd.dtype):
-            from ..kernels.layout_numba import sne_loss_grad
+        loss, grad = sne_loss_grad(
+            zd.numpy(), src.numpy(), dst.numpy(), p.numpy(), pool.numpy(), nu, negatives,
+            attraction,
+        )  # fmt: skip
+        return zd.new_tensor(loss / n_edges), torch.from_numpy(grad).div_(n_edges)
+    c = (nu + 1.0) / 2.0
+    diff = zd[src] - zd[dst]
+    d2 = (diff * diff).sum(1)
+    q = torch.exp(-c * torch.log1p(d2 / nu)) if nu != 1.0 else (1 + d2).reciprocal()
+    loss = attraction * c * (p * torch.log1p(d2 / nu)).sum()
+    coef = p * attraction
+    grad = torch.zeros_like(zd)
+    if negatives > 0 and len(pool):
+        mass = torch.bincount(src, weights=p, minlength=n).to(zd.dtype)
+        near = torch.zeros(n, dtype=zd.dtype, device=zd.device).index_add_(0, src, q)
+        sources = mass.nonzero().squeeze(1)
+        a, b = zd[sources], zd[pool]
+        d2b = block_sqdist(a, b)
+        if nu == 1.0:
+            qb = d2b.add_(1).reciprocal_()
+            qk = None
+        else:
+            qb = torch.exp(torch.log1p(d2b / nu).mul_(-c))
+            qk = d2b.add_(nu).reciprocal_().mul_(c)  # c / (nu + d2)
+        qb.masked_fill_(sources[:, None] == pool[None, :], 0.0)
+        scale = n / len(pool)
+        Z = near[sources] + scale * qb.sum(1)
+        w = negatives * mass[sources]
+        loss = loss + (w * torch.log(Z)).sum()
+        r = torch.zeros(n, dtype=zd.dtype, device=zd.device)
+        r[sources] = w / Z
+        coef = coef - r[src] * q
+        W = (qb * qb if qk is None else qb.mul_(qk)).mul_((-scale * r[sources]).unsqueeze(1))
+        _push_grad(grad, sources, pool, W, a, b)
+    g = (coef * (2 * c) / (nu + d2)).unsqueeze(1) * diff
+    grad.index_add_(0, src, g)
+    grad.index_add_(0, dst, -g)
+    return loss / n_edges, grad / n_edges
 
-            loss, grad = sne_loss_grad(
-                zd.numpy(), src.numpy(), dst.numpy(), p.numpy(), pool.numpy(), nu, negatives,
-                attraction,
-            )  # fmt: skip
-            ctx.save_for_backward(torch.from_numpy(grad).div_(n_edges))
-            return zd.new_tensor(loss / n_edges)
-        c = (nu + 1.0) / 2.0
-        diff = zd[src] - zd[dst]
-        d2 = (diff * diff).sum(1)
-        q = torch.exp(-c * torch.log1p(d2 / nu)) if nu != 1.0 else (1 + d2).reciprocal()
-        loss = attraction * c * (p * torch.log1p(d2 / nu)).sum()
-        coef = p * attraction
-        grad = torch.zeros_like(zd)
-        if negatives > 0 and len(pool):
-            mass = torch.bincount(src, weights=p, minlength=n).to(zd.dtype)
-            near = torch.zeros(n, dtype=zd.dtype, device=zd.device).index_add_(0, src, q)
-            sources = mass.nonzero().squeeze(1)
-            a, b = zd[sources], zd[pool]
-            d2b = block_sqdist(a, b)
-            if nu == 1.0:
-                qb = d2b.add_(1).reciprocal_()
-                qk = None
-            else:
-                qb = torch.exp(torch.log1p(d2b / nu).mul_(-c))
-                qk = d2b.add_(nu).reciprocal_().mul_(c)  # c / (nu + d2)
-            qb.masked_fill_(sources[:, None] == pool[None, :], 0.0)
-            scale = n / len(pool)
-            Z = near[sources] + scale * qb.sum(1)
-            w = negatives * mass[sources]
-            loss = loss + (w * torch.log(Z)).sum()
-            r = torch.zeros(n, dtype=zd.dtype, device=zd.device)
-            r[sources] = w / Z
-            coef = coef - r[src] * q
-            W = (qb * qb if qk is None else qb.mul_(qk)).mul_((-scale * r[sources]).unsqueeze(1))
-            _push_grad(grad, sources, pool, W, a, b)
-        g = (coef * (2 * c) / (nu + d2)).unsqueeze(1) * diff
-        grad.index_add_(0, src, g)
-        grad.index_add_(0, dst, -g)
-        ctx.save_for_backward(grad / n_edges)
-        return loss / n_edges
+
+CLOSED_FORMS = {"sampled": _sampled_closed, "normalized": _normalized_closed, "sne": _sne_closed}
+
+
+def closed_form(form: str, dim: int):
+    """The function giving ``form``'s (loss, grad) per edge in closed form for embeddings of
+    ``dim`` columns, ``fn(z, src, dst, p, pool, nu, negatives, attraction)``; None where the
+    form runs through autograd."""
+    return CLOSED_FORMS.get(form) if dim <= FUSED_MAX_DIM else None
 
 
 def _compiled_sne(device, dtype) -> bool:

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import TrainingDiverged
 from ..kernels import resolve_backend
-from .loss import FORMS, decorrelation, gkl_loss, kernel_used, nu_schedule
+from .loss import FORMS, closed_form, decorrelation, gkl_loss, kernel_used, nu_schedule
 
 ProgressFn = Callable[[int, int, float], None]
 Hook = Callable[[int, torch.nn.Module], bool]
@@ -175,6 +175,8 @@ class Trainer:
         params = [prm for prm in encoder.parameters() if prm.requires_grad]
         adam = cfg.optimizer == "adam"
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if adam else None
+        # plain SGD on one parameter with no other term: a free table may skip autograd
+        free = not adam and not cfg.decorrelate and not cfg.weight_decay and len(params) == 1
         result = TrainResult()
         best, since_best = float("inf"), 0
         start = time.perf_counter()
@@ -195,6 +197,16 @@ class Trainer:
                 z = encoder(inputs)
                 if not result.backend:
                     result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device, z.dtype)
+                fn = closed_form(cfg.form, z.shape[1]) if free and z is params[0] else None
+                if fn is not None:
+                    # a free table's rows are z: the closed-form gradient is the SGD step's own,
+                    # no autograd graph (the same arithmetic as the backward below gives)
+                    loss, grad = fn(z.detach(), s, d, w, pool, nu, cfg.negatives, attraction)
+                    with torch.no_grad():
+                        z.add_(grad.mul_(len(s)).clamp_(-cfg.clip, cfg.clip), alpha=-step)
+                    total += loss.item() * len(s)
+                    count += len(s)
+                    continue
                 loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form, attraction)
                 if cfg.decorrelate:
                     loss = loss + cfg.decorrelate * decorrelation(z)

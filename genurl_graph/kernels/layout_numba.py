@@ -1,6 +1,6 @@
 """The ``sne`` loss and its closed-form gradient in one compiled pass (numba), for layouts.
 
-The same sums as :class:`genurl_graph.engine.loss._SNELoss` (its docstring has the maths), but
+The same sums as :func:`genurl_graph.engine.loss._sne_closed` (its docstring has the maths), but
 each pair is visited once, in registers, where the tensor version makes some twenty passes over
 the (sources x pool) block and the edges, each a few hundred microseconds at layout sizes: a
 digits epoch (1,797 points, 25k edges, 230k pool pairs) falls from 2.6 ms to a fraction of it.
@@ -225,7 +225,7 @@ def sne_loss_grad(
     z, src, dst, p, pool, nu: float, negatives: float, attraction: float = 1.0, threads=None
 ):
     """(loss sum, gradient) of the ``sne`` form over float32 ``z`` (n, d) and int64 edges,
-    both not yet divided by the number of edges (as :class:`~genurl_graph.engine.loss._SNELoss`
+    both not yet divided by the number of edges (as :func:`~genurl_graph.engine.loss._sne_closed`
     does after). Edges sorted by source (a P_X in CSR order, as a full batch is) are used as
     they are; others are sorted first. ``threads``: that many (at most numba's), or None: one
     or all of numba's, whichever :class:`_ThreadChooser` timed faster on these sizes."""
