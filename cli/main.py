@@ -227,7 +227,27 @@ from . import tasks_commands  # noqa: E402,F401  (registers reduce, distill, app
 
 
 def main():  # pragma: no cover - console entry point
-    app()
+    """Run the command, then end the process without the interpreter's teardown: the exit
+    handlers run (DGL's among them), the output is flushed, and torch's, numba's and
+    scikit-learn's modules are not torn down one by one (0.7 s of a 3 s `genurl reduce`)."""
+    import atexit
+    import os
+
+    try:
+        app()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    if isinstance(code, str):  # as the interpreter does: the message on stderr, status 1
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a closed pipe (`genurl ... | head`): nothing more can be written
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

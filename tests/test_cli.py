@@ -176,3 +176,25 @@ def test_cli_start_and_bad_input_do_not_import_torch(tmp_path):
     for args, line in zip(runs, lines):
         assert line.endswith(" []"), (args, line, proc.stderr)
         assert line.split()[2] == ("0" if "--help" in args else "2"), (args, line, proc.stderr)
+
+
+def test_console_entry_ends_with_the_command_status_and_its_output_written(tmp_path):
+    """`genurl` (cli.main.main) skips the interpreter's teardown: the status is still the
+    command's, stdout and stderr are flushed, the output file is whole."""
+    data = tmp_path / "x.csv"
+    np.savetxt(data, np.random.default_rng(0).normal(size=(40, 3)), delimiter=",")
+    out = tmp_path / "z.npy"
+    script = "import sys; from genurl_graph.cli.main import main; sys.argv[0] = 'genurl'; main()"
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "reduce", str(data), "-o", str(out), "--epochs", "5"],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert np.load(out).shape == (40, 2) and "40 points" in ok.stderr
+    bad = subprocess.run(
+        [sys.executable, "-c", script, "reduce", str(tmp_path / "no.csv"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "no such file" in bad.stderr
