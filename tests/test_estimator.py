@@ -198,3 +198,31 @@ def test_a_graph_embedding_trains_on_the_given_affinity(sbm):
     assert (((Z[:, None] - centres[None]) ** 2).sum(-1).argmin(1) == y).mean() > 0.95
     with pytest.raises(InputError, match=f"{n} x {n}"):
         GenURL(task="ge", dim=8, epochs=1).fit(edges, affinity=P[:5, :5])
+
+
+def test_a_layout_loads_neither_scikit_learn_nor_dgl():
+    """The estimator speaks scikit-learn's protocol without importing it (0.8 s), and a
+    closed-form layout needs no edge kernel, so not DGL (0.3 s): `genurl reduce`'s start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from genurl_graph import GenURL\n"
+        "GenURL(task='dr', epochs=3).fit(np.random.default_rng(0).normal(size=(60, 4)))\n"
+        "print(sorted(m for m in ('sklearn', 'dgl') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_set_params_refuses_unknown_names_and_repr_shows_the_changed_ones():
+    model = GenURL(task="dr", dim=3)
+    assert repr(model) == "GenURL(dim=3, task='dr')" and repr(GenURL()) == "GenURL()"
+    assert model.set_params(k=7) is model and model.k == 7
+    with pytest.raises(ValueError, match="Invalid parameter 'kk'"):
+        model.set_params(kk=7)
+    assert set(model.get_params()) == set(GenURL._get_param_names()) and "progress" in set(
+        model.get_params()
+    )

@@ -170,7 +170,9 @@ class Trainer:
         of every epoch (True: P_X changed)."""
         cfg = self.config
         device = torch.device(self.device)
-        backend = resolve_backend(self.backend, device)  # an unknown or unavailable one fails here
+        # an unknown or unavailable backend fails here; "auto" is resolved at the first batch
+        # that needs an edge kernel (a closed-form loss needs none, nor DGL's 0.3 s import)
+        backend = self.backend if self.backend == "auto" else resolve_backend(self.backend, device)
         gen = torch.Generator(device=device).manual_seed(self.seed)
         params = [prm for prm in encoder.parameters() if prm.requires_grad]
         adam = cfg.optimizer == "adam"
@@ -195,9 +197,12 @@ class Trainer:
                     group["lr"] = step
             for inputs, s, d, w, pool in stream.batches(epoch, gen, cfg):
                 z = encoder(inputs)
+                closed = closed_form(cfg.form, z.shape[1])
+                if backend == "auto" and closed is None:
+                    backend = resolve_backend(backend, device)
                 if not result.backend:
                     result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device, z.dtype)
-                fn = closed_form(cfg.form, z.shape[1]) if free and z is params[0] else None
+                fn = closed if free and z is params[0] else None
                 if fn is not None:
                     # a free table's rows are z: the closed-form gradient is the SGD step's own,
                     # no autograd graph (the same arithmetic as the backward below gives)
