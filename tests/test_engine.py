@@ -282,6 +282,33 @@ def test_compiled_sne_kernel_is_deterministic_and_order_free():
         np.testing.assert_allclose(grad / E, zt.grad.numpy(), rtol=1e-4, atol=1e-7)
 
 
+def test_compiled_sne_kernel_gives_the_same_bits_compiled_afresh_and_from_the_disk_cache(tmp_path):
+    """A layout's first run in a new environment compiles the kernel, later runs load it from
+    numba's disk cache: both must give the same embedding (a ``parallel=True`` kernel did not)."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from genurl_graph import GenURL\n"
+        "X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)\n"
+        "np.save(sys.argv[1], GenURL(task='dr', epochs=30).fit(X).embeddings_)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_NUM_THREADS": "2"}
+    out = []
+    for run in ("fresh", "cached"):
+        path = tmp_path / f"{run}.npy"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        out.append(np.load(path))
+    assert any((tmp_path / "cache").rglob("*.nbc"))  # the second run did load from the cache
+    assert np.array_equal(out[0], out[1])
+
+
 def test_kernel_thread_chooser_keeps_the_faster_count():
     """The compiled kernel's thread count: timed on all threads, then on one, the faster kept
     until the next trial; new sizes start a new trial."""

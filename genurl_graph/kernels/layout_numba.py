@@ -7,7 +7,12 @@ digits epoch (1,797 points, 25k edges, 230k pool pairs) falls from 2.6 ms to a f
 
 Deterministic whatever the number of threads: the sources are cut into a fixed number of chunks,
 each chunk sums its own share of the loss and of the pool rows' gradient, and the chunks are
-added in order; every other sum runs in edge or source order on one thread.
+added in order; every other sum runs in edge or source order on one thread. The threads are
+Python threads running serial compiled code on disjoint chunk ranges, not numba's ``prange``:
+a ``parallel=True`` function compiled afresh gave other bits than the same function loaded
+from numba's disk cache (a layout's first run in a new environment differed from every later
+one; numba issue 10617 describes the two being optimised differently), while serial code
+compiles to the same result either way (tests/test_engine.py runs both).
 
 Compiled on first use and cached on disk (numba's ``cache=True``), so only the first call in a
 fresh environment pays the compilation (about a second).
@@ -24,14 +29,42 @@ import numpy as np
 CHUNKS = 16  # fixed source chunks: the pool rows' gradient is summed per chunk, then in order
 
 
-@numba.njit(cache=True, fastmath=True, parallel=True)
-def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cover - compiled
-    """One parallel pass over the sources (rows of the CSR ``indptr``/``dst``/``p``): each
+@numba.njit(cache=True, nogil=True)
+def _setup(z, pool, n_edges, chunks):  # pragma: no cover - compiled
+    """The buffers of one call: the pool's rows ``b`` (d, m), each node's pool slots as a linked
+    list (``hit``/``nxt``), the edges' gradients ``ge`` and kernels ``qe``, the gradient, the
+    pool rows' gradient per chunk and the loss per chunk."""
+    n, d = z.shape
+    m = len(pool)
+    b = np.empty((d, m), dtype=np.float32)
+    for k in range(m):
+        for t in range(d):
+            b[t, k] = z[pool[k], t]
+    hit = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(max(m, 1), -1, dtype=np.int64)
+    for k in range(m):
+        nxt[k] = hit[pool[k]]
+        hit[pool[k]] = k
+    ge = np.empty((n_edges, d), dtype=np.float32)
+    qe = np.empty(n_edges, dtype=np.float32)
+    grad = np.zeros((n, d), dtype=np.float32)
+    gpool = np.zeros((chunks, d, m), dtype=np.float32)
+    losses = np.zeros(chunks, dtype=np.float64)
+    return b, hit, nxt, ge, qe, grad, gpool, losses
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _chunks(
+    z, indptr, dst, p, pool, nu, negatives, attraction, b, hit, nxt, ge, qe, grad, gpool, losses,
+    first, last,
+):  # pragma: no cover - compiled  # fmt: skip
+    """The source chunks ``first`` to ``last`` (rows of the CSR ``indptr``/``dst``/``p``): each
     row's edges (d2, q, its P mass and the neighbours' share of Z_i), its push over the pool
     (Z_i, r_i = negatives mass_i / Z_i), and its own gradient row; an edge's gradient is kept
-    for its destination (added after, in edge order) and the pool rows' per chunk."""
+    for its destination (added by :func:`_finish`, in edge order) and the pool rows' per chunk.
+    Chunks write disjoint rows and slots: threads may run disjoint chunk ranges at once."""
     n, d = z.shape
-    m, n_edges = len(pool), len(dst)
+    m = len(pool)
     c = np.float32((nu + 1.0) / 2.0)
     two_c = np.float32(2.0) * c
     one = np.float32(1.0)
@@ -39,25 +72,10 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
     att = np.float32(attraction)
     scale = np.float32(n / max(m, 1))
     push = negatives > 0 and m > 0
-    b = np.empty((d, m), dtype=np.float32)
-    for k in range(m):
-        for t in range(d):
-            b[t, k] = z[pool[k], t]
-    hit = np.full(n, -1, dtype=np.int64)  # each node's pool slots, as a linked list
-    nxt = np.full(max(m, 1), -1, dtype=np.int64)
-    for k in range(m):
-        nxt[k] = hit[pool[k]]
-        hit[pool[k]] = k
-    chunks = min(CHUNKS, n)
-    per = (n + chunks - 1) // chunks
-    ge = np.empty((n_edges, d), dtype=np.float32)
-    qe = np.empty(n_edges, dtype=np.float32)
-    grad = np.zeros((n, d), dtype=np.float32)
-    gpool = np.zeros((chunks, d, m), dtype=np.float32)
-    losses = np.zeros(chunks, dtype=np.float64)
-    for ch in numba.prange(chunks):
-        d2 = np.empty(m, dtype=np.float32)
-        kb = np.empty(m, dtype=np.float32)
+    per = (n + len(losses) - 1) // len(losses)
+    d2 = np.empty(m, dtype=np.float32)
+    kb = np.empty(m, dtype=np.float32)
+    for ch in range(first, last):
         for i in range(ch * per, min((ch + 1) * per, n)):
             lo, hi = indptr[i], indptr[i + 1]
             if lo == hi:
@@ -67,10 +85,14 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
             pull = np.float32(0.0)
             for e in range(lo, hi):
                 j = dst[e]
-                s2 = np.float32(0.0)
-                for t in range(d):
-                    diff = z[i, t] - z[j, t]
-                    s2 += diff * diff
+                if d == 2:
+                    dx, dy = z[i, 0] - z[j, 0], z[i, 1] - z[j, 1]
+                    s2 = dx * dx + dy * dy
+                else:
+                    s2 = np.float32(0.0)
+                    for t in range(d):
+                        diff = z[i, t] - z[j, t]
+                        s2 += diff * diff
                 if nu == 1.0:
                     q = one / (one + s2)
                     lp = -math.log(q)
@@ -89,8 +111,9 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
                 total = np.float32(0.0)
                 if d == 2 and nu == 1.0:  # the common layout: one fused pass, in registers
                     a0, a1 = z[i, 0], z[i, 1]
+                    b0, b1 = b[0], b[1]  # 1-D rows: the loop vectorises
                     for k in range(m):
-                        dx, dy = a0 - b[0, k], a1 - b[1, k]
+                        dx, dy = a0 - b0[k], a1 - b1[k]
                         qk = one / (one + dx * dx + dy * dy)
                         total += qk
                         kb[k] = qk * qk
@@ -117,14 +140,15 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
                 coef = np.float32(-2.0) * scale * ri
                 if d == 2:
                     a0, a1 = z[i, 0], z[i, 1]
+                    b0, b1, gp0, gp1 = b[0], b[1], gpool[ch, 0], gpool[ch, 1]
                     ksum = acc0 = acc1 = np.float32(0.0)
                     for k in range(m):
                         wk = kb[k] * coef
                         ksum += wk
-                        acc0 += wk * b[0, k]
-                        acc1 += wk * b[1, k]
-                        gpool[ch, 0, k] -= wk * (a0 - b[0, k])
-                        gpool[ch, 1, k] -= wk * (a1 - b[1, k])
+                        acc0 += wk * b0[k]
+                        acc1 += wk * b1[k]
+                        gp0[k] -= wk * (a0 - b0[k])
+                        gp1[k] -= wk * (a1 - b1[k])
                     grad[i, 0] += a0 * ksum - acc0
                     grad[i, 1] += a1 * ksum - acc1
                 else:
@@ -139,25 +163,54 @@ def _rows(z, indptr, dst, p, pool, nu, negatives, attraction):  # pragma: no cov
                             acc += kb[k] * b[t, k]
                             gpool[ch, t, k] -= kb[k] * (a - b[t, k])
                         grad[i, t] += a * ksum - acc
-            for e in range(lo, hi):
-                j = dst[e]
-                coef = (p[e] * att - ri * qe[e]) * ge[e, 0]
-                for t in range(d):
-                    g = coef * (z[i, t] - z[j, t])
-                    ge[e, t] = g
-                    grad[i, t] += g
-    for e in range(n_edges):
-        j = dst[e]
-        for t in range(d):
-            grad[j, t] -= ge[e, t]
+            if d == 2:  # the row's gradient in registers, added in the same order
+                a0, a1 = z[i, 0], z[i, 1]
+                g0, g1 = grad[i, 0], grad[i, 1]
+                for e in range(lo, hi):
+                    j = dst[e]
+                    coef = (p[e] * att - ri * qe[e]) * ge[e, 0]
+                    x0 = coef * (a0 - z[j, 0])
+                    x1 = coef * (a1 - z[j, 1])
+                    ge[e, 0] = x0
+                    ge[e, 1] = x1
+                    g0 += x0
+                    g1 += x1
+                grad[i, 0] = g0
+                grad[i, 1] = g1
+            else:
+                for e in range(lo, hi):
+                    j = dst[e]
+                    coef = (p[e] * att - ri * qe[e]) * ge[e, 0]
+                    for t in range(d):
+                        g = coef * (z[i, t] - z[j, t])
+                        ge[e, t] = g
+                        grad[i, t] += g
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish(dst, pool, ge, grad, gpool, losses):  # pragma: no cover - compiled
+    """Add each edge's gradient to its destination (in edge order) and the pool rows' (chunk by
+    chunk); the loss, summed over the chunks in order."""
+    n_edges, d = ge.shape
+    m, chunks = len(pool), len(losses)
+    if d == 2:
+        for e in range(n_edges):
+            j = dst[e]
+            grad[j, 0] -= ge[e, 0]
+            grad[j, 1] -= ge[e, 1]
+    else:
+        for e in range(n_edges):
+            j = dst[e]
+            for t in range(d):
+                grad[j, t] -= ge[e, t]
     for ch in range(chunks):
         for k in range(m):
             for t in range(d):
                 grad[pool[k], t] += gpool[ch, t, k]
     loss = 0.0
-    for ch in range(chunks):  # in order (an array's .sum() would be a parallel reduction here)
+    for ch in range(chunks):  # in order
         loss += losses[ch]
-    return loss, grad
+    return loss
 
 
 @numba.njit(cache=True)
@@ -176,9 +229,9 @@ def _csr(src, n):  # pragma: no cover - compiled
 
 
 class _ThreadChooser:
-    """Picks the kernel's thread count by timing it: a trial runs ``TRIAL`` calls on all of
-    numba's threads, then ``TRIAL`` on one (after one untimed call on all threads: the first
-    may compile and start the thread pool),
+    """Picks the kernel's thread count by timing it: a trial runs ``TRIAL`` calls on all
+    threads (:func:`max_threads`), then ``TRIAL`` on one (after one untimed call on all threads:
+    the first may compile and start the helper threads),
     and the faster is kept until the next trial, ``period`` calls on. The result does not
     depend on the choice (fixed chunks), only the time: on an idle machine two threads take
     0.6x of one (a digits epoch); on a busy one a thread that waits for a descheduled partner
@@ -227,24 +280,52 @@ def sne_loss_grad(
     """(loss sum, gradient) of the ``sne`` form over float32 ``z`` (n, d) and int64 edges,
     both not yet divided by the number of edges (as :func:`~genurl_graph.engine.loss._sne_closed`
     does after). Edges sorted by source (a P_X in CSR order, as a full batch is) are used as
-    they are; others are sorted first. ``threads``: that many (at most numba's), or None: one
-    or all of numba's, whichever :class:`_ThreadChooser` timed faster on these sizes."""
+    they are; others are sorted first. ``threads``: that many (at most :func:`max_threads`), or
+    None: one or all, whichever :class:`_ThreadChooser` timed faster on these sizes."""
     z = np.ascontiguousarray(z, dtype=np.float32)
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
     p = np.ascontiguousarray(p, dtype=np.float32)
     pool = np.ascontiguousarray(pool, dtype=np.int64)
-    most = numba.config.NUMBA_NUM_THREADS
+    most = max_threads()
     if threads is None:
         count = _CHOOSER.threads((z.shape, len(pool)), most)  # batches of a run share it
     else:
         count = max(1, min(int(threads), most))
-    numba.set_num_threads(count)
     start = time.perf_counter()
     order, indptr = _csr(src, z.shape[0])
     if len(order):
         dst, p = dst[order], p[order]
-    loss, grad = _rows(z, indptr, dst, p, pool, float(nu), float(negatives), float(attraction))
+    chunks = min(CHUNKS, z.shape[0])
+    buffers = _setup(z, pool, len(dst), chunks)
+    args = (z, indptr, dst, p, pool, float(nu), float(negatives), float(attraction), *buffers)
+    cuts = np.linspace(0, chunks, count + 1).astype(np.int64)  # each thread's chunk range
+    others = [
+        _workers(count - 1).submit(_chunks, *args, cuts[t], cuts[t + 1]) for t in range(1, count)
+    ]
+    _chunks(*args, cuts[0], cuts[1])
+    for job in others:
+        job.result()
+    _, _, _, ge, _, grad, gpool, losses = buffers
+    loss = _finish(dst, pool, ge, grad, gpool, losses)
     if threads is None:
         _CHOOSER.took(count, time.perf_counter() - start)
     return float(loss), grad
+
+
+def max_threads() -> int:
+    """The most threads the kernel runs on: numba's setting (NUMBA_NUM_THREADS, by default the
+    cores)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+_POOL: list = [None]
+
+
+def _workers(size: int):
+    """The kernel's helper threads (made once; numba's compiled code releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _POOL[0] is None or _POOL[0]._max_workers < size:
+        _POOL[0] = ThreadPoolExecutor(size, thread_name_prefix="genurl-sne")
+    return _POOL[0]
