@@ -233,9 +233,10 @@ class _ThreadChooser:
     threads (:func:`max_threads`), then ``TRIAL`` on one (after one untimed call on all threads:
     the first may compile and start the helper threads),
     and the faster is kept until the next trial, ``period`` calls on. The result does not
-    depend on the choice (fixed chunks), only the time: on an idle machine two threads take
-    0.6x of one (a digits epoch); on a busy one a thread that waits for a descheduled partner
-    took 3-30x, so each trial that one thread wins doubles the period (up to ``MAX_PERIOD``)."""
+    depend on the choice (fixed chunks), only the time: handing a chunk range to a helper
+    thread costs ~100 us here, more than half a digits call, and on a busy machine a thread
+    that waits for a descheduled partner took 3-30x, so each trial that one thread wins
+    doubles the period (up to ``MAX_PERIOD``)."""
 
     TRIAL, PERIOD, MAX_PERIOD = 4, 200, 3200
 
