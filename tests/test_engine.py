@@ -309,6 +309,37 @@ def test_compiled_sne_kernel_gives_the_same_bits_compiled_afresh_and_from_the_di
     assert np.array_equal(out[0], out[1])
 
 
+def test_compiled_sne_kernel_called_from_two_threads_at_once():
+    """The kernel keeps its edge buffers between calls, per thread: two fits of the same size
+    running at once in two threads get what each gets alone."""
+    pytest.importorskip("numba")
+    import threading
+
+    from genurl_graph.kernels.layout_numba import sne_loss_grad
+
+    rng = np.random.default_rng(5)
+    cases = []
+    for n, E in ((400, 30000), (400, 30000)):
+        src = np.sort(rng.integers(0, n, E))
+        z = rng.normal(size=(n, 2)).astype(np.float32)
+        p = rng.random(E).astype(np.float32)
+        cases.append((z, src, rng.integers(0, n, E), p, rng.integers(0, n, 32), 1.0, 1.0, 1.0))
+    alone = [sne_loss_grad(*case, threads=2) for case in cases]
+    got = [None, None]
+
+    def run(i):
+        got[i] = [sne_loss_grad(*cases[i], threads=1) for _ in range(30)]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        for loss, grad in got[i]:
+            assert loss == alone[i][0] and np.array_equal(grad, alone[i][1])
+
+
 def test_kernel_thread_chooser_keeps_the_faster_count():
     """The compiled kernel's thread count: timed on all threads, then on one, the faster kept
     until the next trial; new sizes start a new trial."""
