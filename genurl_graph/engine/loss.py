@@ -325,7 +325,7 @@ def kernel_used(form: str, dim: int, backend: str, device, dtype=torch.float32) 
     dimension), else the edge kernel."""
     if form == "sne" and dim <= FUSED_MAX_DIM and _compiled_sne(device, dtype):
         return "numba"
-    if form in ("sampled", "normalized", "sne") and dim <= FUSED_MAX_DIM:
+    if closed_form(form, dim) is not None:
         return "fused"
     from ..kernels import resolve_backend
 
