@@ -20,6 +20,7 @@ fresh environment pays the compilation (about a second).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -302,9 +303,7 @@ def sne_loss_grad(
     args = (z, indptr, dst, p, pool, float(nu), float(negatives), float(attraction))
     args += (b, hit, nxt, ge, qe, grad, gpool, losses)
     cuts = np.linspace(0, chunks, count + 1).astype(np.int64)  # each thread's chunk range
-    others = [
-        _workers(count - 1).submit(_chunks, *args, cuts[t], cuts[t + 1]) for t in range(1, count)
-    ]
+    others = [_workers().submit(_chunks, *args, cuts[t], cuts[t + 1]) for t in range(1, count)]
     _chunks(*args, cuts[0], cuts[1])
     for job in others:
         job.result()
@@ -335,13 +334,10 @@ def _edge_buffers(n_edges: int, d: int):
     return _LOCAL.buffers
 
 
-_POOL: list = [None]
-
-
-def _workers(size: int):
-    """The kernel's helper threads (made once; numba's compiled code releases the GIL)."""
+@functools.lru_cache(maxsize=None)
+def _workers():
+    """The kernel's helper threads, one fewer than :func:`max_threads` (made once; numba's
+    compiled code releases the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if _POOL[0] is None or _POOL[0]._max_workers < size:
-        _POOL[0] = ThreadPoolExecutor(size, thread_name_prefix="genurl-sne")
-    return _POOL[0]
+    return ThreadPoolExecutor(max(max_threads() - 1, 1), thread_name_prefix="genurl-sne")
