@@ -163,7 +163,7 @@ def embed(
 def _return_freed_memory() -> None:
     """glibc's malloc raises its mmap threshold to the largest block freed (up to 32 MB), so a
     batch's freed tensors stay in the heap and the next ones grow it further: a fixed threshold
-    (256 kB) gives every large block back when it is freed. Nothing where libc is not glibc."""
+    (4 MB) gives every large block back when it is freed. Nothing where libc is not glibc."""
     import ctypes
 
     try:
