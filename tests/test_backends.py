@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from genurl_graph import as_graph
-from genurl_graph.cli.common import app
+from genurl_graph.cli.main import app  # main registers every command (common only makes the app)
 from genurl_graph.encoders import GCN
 
 
