@@ -56,7 +56,11 @@ class _ViaAutograd(Table):
 @pytest.mark.parametrize("form", ["sampled", "normalized", "sne"])
 def test_free_table_sgd_skips_autograd_with_the_same_steps(sbm, form):
     """A free table under plain SGD takes its closed-form gradient directly (no autograd graph):
-    the same weights, bit for bit, as backward through the loss gives, batches included."""
+    the same weights, bit for bit, as backward through the loss gives, batches included. The
+    compiled ``sne`` step (numba) applies the summed gradient, where backward divides the mean's
+    gradient by the edge count and the step multiplies it back: equal up to float rounding."""
+    from genurl_graph.engine.loss import _compiled_sne
+
     edges, y = sbm_edges(sbm)
     config = TrainConfig(
         epochs=6, lr=0.5, optimizer="sgd", lr_decay=True, form=form, batch_size=300, clip=0.05
@@ -68,7 +72,11 @@ def test_free_table_sgd_skips_autograd_with_the_same_steps(sbm, form):
         start = enc.weight.detach().clone()
         losses = Trainer(config, seed=1).fit(enc, EdgeStream(None, edges, len(y))).losses
         out.append((enc.weight.detach().clone(), losses))
-    assert torch.equal(out[0][0], out[1][0]) and out[0][1] == out[1][1]
+    if form == "sne" and _compiled_sne("cpu", torch.float32):
+        torch.testing.assert_close(out[0][0], out[1][0], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-5)
+    else:
+        assert torch.equal(out[0][0], out[1][0]) and out[0][1] == out[1][1]
     assert not torch.equal(out[0][0], start)  # it did train
 
 

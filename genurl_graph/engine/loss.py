@@ -297,6 +297,25 @@ def closed_form(form: str, dim: int):
     return CLOSED_FORMS.get(form) if dim <= FUSED_MAX_DIM else None
 
 
+def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, clip) -> float:
+    """One plain SGD step of a free table ``z`` (its rows are the parameters, updated in place,
+    no autograd) on ``form``'s closed-form gradient of the summed loss: z -= step *
+    clamp(gradient, -clip, clip). Returns the summed loss before the step. The ``sne`` form on
+    float32 CPU rows runs it all compiled (:func:`~genurl_graph.kernels.layout_numba.sne_sgd_step`)
+    """
+    n_edges = len(src)
+    if form == "sne" and _compiled_sne(z.device, z.dtype) and z.is_contiguous():
+        from ..kernels.layout_numba import sne_sgd_step
+
+        return sne_sgd_step(
+            z.numpy(), src.numpy(), dst.numpy(), p.numpy(), pool.numpy(), nu, negatives,
+            attraction, step, clip,
+        )  # fmt: skip
+    loss, grad = closed_form(form, z.shape[1])(z, src, dst, p, pool, nu, negatives, attraction)
+    z.add_(grad.mul_(n_edges).clamp_(-clip, clip), alpha=-step)
+    return loss.item() * n_edges
+
+
 def _compiled_sne(device, dtype) -> bool:
     """Whether the ``sne`` form runs as the compiled kernel (numba, float32 CPU tensors)."""
     return torch.device(device).type == "cpu" and dtype == torch.float32 and numba_available()

@@ -19,7 +19,15 @@ import torch
 
 from ..errors import TrainingDiverged
 from ..kernels import resolve_backend
-from .loss import FORMS, closed_form, decorrelation, gkl_loss, kernel_used, nu_schedule
+from .loss import (
+    FORMS,
+    closed_form,
+    decorrelation,
+    free_sgd_step,
+    gkl_loss,
+    kernel_used,
+    nu_schedule,
+)
 
 ProgressFn = Callable[[int, int, float], None]
 Hook = Callable[[int, torch.nn.Module], bool]
@@ -202,14 +210,14 @@ class Trainer:
                     backend = resolve_backend(backend, device)
                 if not result.backend:
                     result.backend = kernel_used(cfg.form, z.shape[1], backend, z.device, z.dtype)
-                fn = closed if free and z is params[0] else None
-                if fn is not None:
+                if closed is not None and free and z is params[0]:
                     # a free table's rows are z: the closed-form gradient is the SGD step's own,
-                    # no autograd graph (the same arithmetic as the backward below gives)
-                    loss, grad = fn(z.detach(), s, d, w, pool, nu, cfg.negatives, attraction)
+                    # no autograd graph
                     with torch.no_grad():
-                        z.add_(grad.mul_(len(s)).clamp_(-cfg.clip, cfg.clip), alpha=-step)
-                    total += loss.item() * len(s)
+                        total += free_sgd_step(
+                            cfg.form, z, s, d, w, pool, nu, cfg.negatives, attraction, step,
+                            cfg.clip,
+                        )  # fmt: skip
                     count += len(s)
                     continue
                 loss = gkl_loss(z, s, d, w, pool, nu, cfg.negatives, backend, cfg.form, attraction)

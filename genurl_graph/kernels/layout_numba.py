@@ -325,6 +325,28 @@ class _ThreadChooser:
 _CHOOSER = _ThreadChooser()
 
 
+def sne_sgd_step(
+    z, src, dst, p, pool, nu, negatives, attraction, step: float, clip: float, threads=None
+) -> float:
+    """One plain SGD step of the summed ``sne`` loss on the float32 C-ordered ``z`` (n, d),
+    in place: z -= step * clip(gradient). Returns the loss sum (the step's start). A free
+    layout's epoch: no torch tensor made or touched (the five small tensor operations of a
+    step were a fifth of a digits epoch)."""
+    if not (isinstance(z, np.ndarray) and z.dtype == np.float32 and z.flags.c_contiguous):
+        raise TypeError("sne_sgd_step updates z in place: a float32 C-ordered array")
+    loss, grad = sne_loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
+    _apply_step(z, grad, np.float32(step), np.float32(clip))
+    return loss
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply_step(z, grad, step, clip):  # pragma: no cover - compiled
+    n, d = z.shape
+    for i in range(n):
+        for t in range(d):
+            z[i, t] -= step * min(max(grad[i, t], -clip), clip)
+
+
 def sne_loss_grad(
     z, src, dst, p, pool, nu: float, negatives: float, attraction: float = 1.0, threads=None
 ):
