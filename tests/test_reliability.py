@@ -118,6 +118,13 @@ def test_ids_differing_as_text_stay_apart(tmp_path):
     assert list(gio.read_edgelist(path).ids) == ["007", "7", "1.0", "1"]
     path.write_text("9007199254740993 1\n1 2\n")
     assert 9007199254740993 in gio.read_edgelist(path).ids.tolist()
+    # weighted: a weight's '.' or 'e' is no id's; an id's leading zero is, in any field order,
+    # with every row weighted (tokens come three a line) or a row without its weight
+    path.write_text("1 2 0.5\n3 4 1e3\n")
+    assert gio.read_edgelist(path).ids.tolist() == [1, 2, 3, 4]
+    for text in ("1 2 0.5\n3 007 1e3\n", "1 2 0.5\n3 4\n007 2 2\n"):
+        path.write_text(text)
+        assert "007" in gio.read_edgelist(path).ids.tolist()
 
 
 @pytest.mark.parametrize(

@@ -74,11 +74,14 @@ def _comments_only_at_line_starts(data: bytes) -> bool:
     return marks == 0 or marks == len(re.findall(rb"(?m)^[ \t]*[#%]", data))
 
 
-def _noncanonical_int_ids(data: bytes, chunk: int = 1 << 24) -> bool:
+def _noncanonical_int_ids(data: bytes, width: int | None = None, chunk: int = 1 << 24) -> bool:
     """Whether some id (first or second field of a data line) of a file that pandas read as
     integers is not a canonical integer (``007``, ``+7``, ``-0``, ``1.0``, ``1e3``).
 
-    Vectorised over the bytes (in chunks cut at line ends), then over the token starts."""
+    Vectorised over the bytes (in chunks cut at line ends), then over the token starts. When
+    every line holds ``width`` tokens (no comment lines, no short rows), a token's field is its
+    number modulo ``width``; otherwise each token's line is looked up (3x slower)."""
+    plain = width is not None and b"#" not in data and b"%" not in data
     at = 0
     while at < len(data):
         end = data.find(b"\n", min(at + chunk, len(data)))
@@ -94,12 +97,17 @@ def _noncanonical_int_ids(data: bytes, chunk: int = 1 << 24) -> bool:
             continue
         # one past each token's last byte
         stops = np.flatnonzero(~sep & np.append(sep[1:], True)) + 1
-        line = np.searchsorted(np.flatnonzero(nl), starts)  # line of each token
-        t = np.arange(len(starts))
-        first = np.maximum.accumulate(np.where(np.append(True, line[1:] != line[:-1]), t, 0))
-        field = t - first  # 0-based field of each token in its line
-        lead = b[starts[first]]
-        is_id = (field <= 1) & (lead != 35) & (lead != 37)  # not in a '#'/'%' comment line
+        if plain:  # the chunk starts a line: token t is field t % width
+            is_id = np.ones(len(starts), dtype=bool)
+            if width > 2:
+                is_id[2::width] = False
+        else:
+            line = np.searchsorted(np.flatnonzero(nl), starts)  # line of each token
+            t = np.arange(len(starts))
+            first = np.maximum.accumulate(np.where(np.append(True, line[1:] != line[:-1]), t, 0))
+            field = t - first  # 0-based field of each token in its line
+            lead = b[starts[first]]
+            is_id = (field <= 1) & (lead != 35) & (lead != 37)  # not in a '#'/'%' comment line
         s, length = b[starts[is_id]], (stops - starts)[is_id]
         nxt = b[np.minimum(starts[is_id] + 1, len(b) - 1)]
         if ((s == 43) | ((s == 48) & (length > 1)) | ((s == 45) & (nxt == 48))).any():  # +7, 07, -0
@@ -192,8 +200,11 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
             return None
         if not us:
             return None
-        if as_int and _noncanonical_int_ids(data):
-            continue  # '007', '1.0', '+7': ids that are text
+        if as_int:
+            # short rows (no weight) leave NaN weights: then tokens do not come `width` a line
+            full = width == 2 or not np.isnan(np.concatenate(ws)).any()
+            if _noncanonical_int_ids(data, width if full else None):
+                continue  # '007', '1.0', '+7': ids that are text
         w = np.concatenate(ws) if ws else None
         return np.concatenate(us), np.concatenate(vs), w, as_int
     return None
