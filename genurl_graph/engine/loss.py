@@ -24,6 +24,7 @@ not collapse into islands.
 from __future__ import annotations
 
 import math
+import sys
 
 import torch
 
@@ -314,6 +315,13 @@ def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, c
     loss, grad = closed_form(form, z.shape[1])(z, src, dst, p, pool, nu, negatives, attraction)
     z.add_(grad.mul_(n_edges).clamp_(-clip, clip), alpha=-step)
     return loss.item() * n_edges
+
+
+def release_buffers() -> None:
+    """Free what the compiled kernel keeps between a fit's epochs (when it was loaded)."""
+    kernel = sys.modules.get("genurl_graph.kernels.layout_numba")
+    if kernel is not None:
+        kernel.release()
 
 
 def _compiled_sne(device, dtype) -> bool:

@@ -27,6 +27,7 @@ from .loss import (
     gkl_loss,
     kernel_used,
     nu_schedule,
+    release_buffers,
 )
 
 ProgressFn = Callable[[int, int, float], None]
@@ -264,5 +265,6 @@ class Trainer:
                     result.stopped_early = True
                     break
         encoder.eval()
+        release_buffers()
         result.seconds = time.perf_counter() - start
         return result
