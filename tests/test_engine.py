@@ -317,6 +317,43 @@ def test_compiled_sne_kernel_gives_the_same_bits_compiled_afresh_and_from_the_di
     assert np.array_equal(out[0], out[1])
 
 
+def test_compiled_sne_kernel_workers_give_the_lead_alone_bits():
+    """With two threads, a worker spinning between calls takes a chunk range: the result is
+    the same bits as one thread's, call after call, and the fit's end sends the worker away."""
+    pytest.importorskip("numba")
+    import time
+
+    from genurl_graph.kernels import layout_numba as K
+
+    if K.max_threads() < 2:
+        pytest.skip("numba has one thread here")
+    rng = np.random.default_rng(11)
+    n, E = 600, 6000
+    src = np.sort(rng.integers(0, n, E))
+    dst, p = rng.integers(0, n, E), rng.random(E).astype(np.float32)
+    z = rng.normal(size=(n, 2)).astype(np.float32)
+    pools = [rng.integers(0, n, 64) for _ in range(5)]
+    alone = [K.sne_loss_grad(z, src, dst, p, pool, 1.0, 1.0, threads=1) for pool in pools]
+
+    def worker_spinning():  # a call that finds the worker gone calls it back
+        deadline = time.perf_counter() + 10.0
+        while K._LOCAL.team.ctl[1] != K._IDLE and time.perf_counter() < deadline:
+            if K._LOCAL.team.ctl[1] == K._GONE:
+                K.sne_loss_grad(z, src, dst, p, pools[0], 1.0, 1.0, threads=2)
+        return K._LOCAL.team.ctl[1] == K._IDLE
+
+    K.sne_loss_grad(z, src, dst, p, pools[0], 1.0, 1.0, threads=2)
+    for pool, (loss, grad) in zip(pools, alone):
+        assert worker_spinning()  # so this call posts a range to it
+        got = K.sne_loss_grad(z, src, dst, p, pool, 1.0, 1.0, threads=2)
+        assert got[0] == loss and np.array_equal(got[1], grad)
+    assert worker_spinning()
+    team = K._LOCAL.team
+    assert team.ctl[1] == K._IDLE
+    K.release()
+    assert team.ctl[1] == K._STOP and not K._LOCAL.__dict__
+
+
 def test_compiled_sne_kernel_called_from_two_threads_at_once():
     """The kernel keeps its edge buffers between calls, per thread: two fits of the same size
     running at once in two threads get what each gets alone."""
@@ -377,18 +414,20 @@ def test_compiled_sne_kernel_log_and_kept_rows():
 
 
 def test_a_fit_frees_the_kernels_kept_buffers():
-    """The compiled kernel keeps its edge buffers and sorted rows between a fit's epochs, and
-    drops them when the fit ends (a 1.1M-edge P_X kept ~20 MB)."""
+    """The compiled kernel keeps its buffers (a team's) and sorted rows between a fit's epochs,
+    and drops them, sending its spinning workers away, when the fit ends (a 1.1M-edge P_X kept
+    ~20 MB)."""
     pytest.importorskip("numba")
     from genurl_graph import GenURL
     from genurl_graph.kernels import layout_numba as K
 
-    seen = []
+    seen, teams = [], []
     step = K.sne_sgd_step
 
     def spy(*args, **kw):
         out = step(*args, **kw)
         seen.append(sorted(K._LOCAL.__dict__))
+        teams.append(K._LOCAL.team)
         return out
 
     X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32)
@@ -397,8 +436,10 @@ def test_a_fit_frees_the_kernels_kept_buffers():
         GenURL(task="dr", epochs=3, random_state=0).fit(X)
     finally:
         K.sne_sgd_step = step
-    assert seen and all({"buffers", "rows"} <= set(keys) for keys in seen)
+    assert seen and all({"team", "rows"} <= set(keys) for keys in seen)
     assert not K._LOCAL.__dict__
+    # its workers were sent away, none left spinning for work
+    assert all(state != K._IDLE for team in teams for state in team.ctl[1:])
 
 
 def test_kernel_thread_chooser_keeps_the_faster_count():

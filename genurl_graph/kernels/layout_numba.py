@@ -8,11 +8,13 @@ digits epoch (1,797 points, 25k edges, 230k pool pairs) falls from 2.6 ms to a f
 Deterministic whatever the number of threads: the sources are cut into a fixed number of chunks,
 each chunk sums its own share of the loss and of the pool rows' gradient, and the chunks are
 added in order; every other sum runs in edge or source order on one thread. The threads are
-Python threads running serial compiled code on disjoint chunk ranges, not numba's ``prange``:
-a ``parallel=True`` function compiled afresh gave other bits than the same function loaded
-from numba's disk cache (a layout's first run in a new environment differed from every later
-one; numba issue 10617 describes the two being optimised differently), while serial code
-compiles to the same result either way (tests/test_engine.py runs both).
+Python threads running one serial compiled loop (:func:`_work`) on disjoint chunk ranges, not
+numba's ``prange``: a ``parallel=True`` function compiled afresh gave other bits than the same
+function loaded from numba's disk cache (a layout's first run in a new environment differed
+from every later one; numba issue 10617 describes the two being optimised differently), while
+serial code compiles to the same result either way (tests/test_engine.py runs both). Between a
+layout's calls the helper threads spin in compiled code on an atomic slot (:class:`_Team`), so
+a call hands them their ranges without a thread wake-up.
 
 Compiled on first use and cached on disk (numba's ``cache=True``), so only the first call in a
 fresh environment pays the compilation (about a second).
@@ -27,6 +29,9 @@ import time
 
 import numba
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # fastmath's reordering and fused multiply-adds, without its promise of no NaN or inf (which
 # lets LLVM drop a NaN test)
@@ -35,28 +40,26 @@ CHUNKS = 16  # fixed source chunks: the pool rows' gradient is summed per chunk,
 
 
 @numba.njit(cache=True, nogil=True)
-def _setup(z, pool, chunks):  # pragma: no cover - compiled
-    """The buffers of one call: the pool's rows ``b`` (d, m), each node's pool slots as a linked
-    list (``hit``/``nxt``), the gradient, the pool rows' gradient per chunk and the loss per
-    chunk (the edges' buffers are reused across calls: :func:`_edge_buffers`)."""
+def _setup(z, pool, b, hit, nxt, grad, gpool, losses):  # pragma: no cover - compiled
+    """A call's start, in a team's buffers: the pool's rows ``b`` (d, m), each node's pool slots
+    as a linked list (``hit``/``nxt``), the gradient, the pool rows' gradient per chunk and the
+    loss per chunk set to zero."""
     n, d = z.shape
     m = len(pool)
-    b = np.empty((d, m), dtype=np.float32)
     for k in range(m):
         for t in range(d):
             b[t, k] = z[pool[k], t]
-    hit = np.full(n, -1, dtype=np.int64)
-    nxt = np.full(max(m, 1), -1, dtype=np.int64)
+    hit[:] = -1
+    nxt[:] = -1
     for k in range(m):
         nxt[k] = hit[pool[k]]
         hit[pool[k]] = k
-    grad = np.zeros((n, d), dtype=np.float32)
-    gpool = np.zeros((chunks, d, m), dtype=np.float32)
-    losses = np.zeros(chunks, dtype=np.float64)
-    return b, hit, nxt, grad, gpool, losses
+    grad[:] = 0.0
+    gpool[:] = 0.0
+    losses[:] = 0.0
 
 
-@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _chunks(
     z, indptr, dst, p, pool, nu, negatives, attraction, b, hit, nxt, ge, qe, grad, gpool, losses,
     first, last,
@@ -283,10 +286,9 @@ class _ThreadChooser:
     threads (:func:`max_threads`), then ``TRIAL`` on one (after one untimed call on all threads:
     the first may compile and start the helper threads),
     and the faster is kept until the next trial, ``period`` calls on. The result does not
-    depend on the choice (fixed chunks), only the time: handing a chunk range to a helper
-    thread costs ~100 us here, more than half a digits call, and on a busy machine a thread
-    that waits for a descheduled partner took 3-30x, so each trial that one thread wins
-    doubles the period (up to ``MAX_PERIOD``)."""
+    depend on the choice (fixed chunks), only the time: on a busy machine a thread that waits
+    for a descheduled partner took 3-30x, so each trial that one thread wins doubles the period
+    (up to ``MAX_PERIOD``)."""
 
     TRIAL, PERIOD, MAX_PERIOD = 4, 200, 3200
 
@@ -334,7 +336,7 @@ def sne_sgd_step(
     step were a fifth of a digits epoch)."""
     if not (isinstance(z, np.ndarray) and z.dtype == np.float32 and z.flags.c_contiguous):
         raise TypeError("sne_sgd_step updates z in place: a float32 C-ordered array")
-    loss, grad = sne_loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
+    loss, grad = _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
     _apply_step(z, grad, np.float32(step), np.float32(clip))
     return loss
 
@@ -355,6 +357,12 @@ def sne_loss_grad(
     does after). Edges sorted by source (a P_X in CSR order, as a full batch is) are used as
     they are; others are sorted first. ``threads``: that many (at most :func:`max_threads`), or
     None: one or all, whichever :class:`_ThreadChooser` timed faster on these sizes."""
+    loss, grad = _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
+    return loss, grad.copy()  # the team's buffer is the next call's
+
+
+def _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads):
+    """:func:`sne_loss_grad` with the gradient in the calling thread's team buffer."""
     z = np.ascontiguousarray(z, dtype=np.float32)
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
@@ -367,22 +375,185 @@ def sne_loss_grad(
         count = max(1, min(int(threads), most))
     start = time.perf_counter()
     order, indptr = _sorted_rows(src, z.shape[0])
-    if len(order):
-        dst, p = dst[order], p[order]
-    chunks = min(CHUNKS, z.shape[0])
-    b, hit, nxt, grad, gpool, losses = _setup(z, pool, chunks)
-    ge, qe = _edge_buffers(len(dst), z.shape[1])
-    args = (z, indptr, dst, p, pool, float(nu), float(negatives), float(attraction))
-    args += (b, hit, nxt, ge, qe, grad, gpool, losses)
-    cuts = [chunks * t // count for t in range(count + 1)]  # each thread's chunk range
-    others = [_workers().submit(_chunks, *args, cuts[t], cuts[t + 1]) for t in range(1, count)]
-    _chunks(*args, cuts[0], cuts[1])
-    for job in others:
-        job.result()
-    loss = _finish(dst, pool, ge, grad, gpool, losses)
+    team = _team(z, indptr, dst, p, len(order) > 0, len(pool), most)
+    if len(order):  # into the team's own arrays: the same memory every call
+        np.take(dst, order, out=team.dst)
+        np.take(p, order, out=team.p)
+    dst = team.dst
+    team.z[:] = z
+    team.pool[:] = pool
+    team.par[:] = (nu, negatives, attraction)
+    chunks = len(team.losses)
+    team.cuts[: count + 1] = [chunks * t // count for t in range(count + 1)]  # each thread's
+    _setup(z, team.pool, team.b, team.hit, team.nxt, team.grad, team.gpool, team.losses)
+    gone = _work(True, 0, count, team.ctl, team.cuts, 0, *team.args)
+    for slot in range(1, count):
+        if gone >> slot & 1 and team.ctl[slot] == _GONE:  # not there: call it for the next
+            team.ctl[slot] = _CALLED
+            _workers().submit(_work, False, slot, 0, team.ctl, team.cuts, _SPINS, *team.args)
+    loss = _finish(dst, team.pool, team.ge, team.grad, team.gpool, team.losses)
     if threads is None:
         _CHOOSER.took(count, time.perf_counter() - start)
-    return float(loss), grad
+    return float(loss), team.grad
+
+
+# A worker's slot in its team's ``ctl``: spinning for work (IDLE), work posted (GO), done (DONE),
+# left after SPINS idle turns or asked to (GONE, STOP), or called and not yet spinning (CALLED).
+_IDLE, _GO, _DONE, _GONE, _STOP, _CALLED = range(6)
+_SPINS = 1 << 24  # idle turns (~5-10 ms) before a worker leaves: a layout's epochs come faster
+
+
+class _Team:
+    """A calling thread's buffers for one layout (its z's shape, edges and pool size), and the
+    ``ctl`` slots of its workers (``most`` threads in all). Workers are compiled loops
+    (:func:`_work`) spinning on their slot between calls, so that handing them a chunk range
+    costs no thread wake-up (a Python thread's wake-up took ~80 us here, a third of a digits
+    call); they leave after a few idle ms and are called back (one wake-up) by the next call
+    that finds them gone."""
+
+    def __init__(self, key, z, indptr, dst, p, copies: bool, m: int, most: int):
+        n, d = z.shape
+        self.z = np.empty_like(z)  # a copy of each call's z: the workers read this one
+        if copies:  # unsorted edges, sorted anew each call into these
+            dst, p = np.empty_like(dst), np.empty_like(p)
+        self.dst, self.p = dst, p
+        chunks = min(CHUNKS, n)
+        self.key = key
+        self.ctl = np.full(most, _GONE, dtype=np.int64)
+        self.cuts = np.zeros(most + 1, dtype=np.int64)
+        self.pool = np.zeros(m, dtype=np.int64)
+        self.par = np.zeros(3, dtype=np.float64)
+        self.b = np.empty((d, m), dtype=np.float32)
+        self.hit = np.empty(n, dtype=np.int64)
+        self.nxt = np.empty(max(m, 1), dtype=np.int64)
+        self.grad = np.empty((n, d), dtype=np.float32)
+        self.gpool = np.empty((chunks, d, m), dtype=np.float32)
+        self.losses = np.empty(chunks, dtype=np.float64)
+        self.ge = np.empty((len(dst), d), dtype=np.float32)
+        self.qe = np.empty(len(dst), dtype=np.float32)
+        self.args = (self.z, indptr, dst, p, self.pool, self.par, self.b, self.hit, self.nxt)
+        self.args += (self.ge, self.qe, self.grad, self.gpool, self.losses)
+
+    def stop(self) -> None:
+        _stop(self.ctl)
+
+
+def _team(z, indptr, dst, p, copies: bool, m: int, most: int) -> _Team:
+    """The calling thread's team for these edges (sorted ones: the same memory as the last
+    call's, which the team holds, so no other array can take their addresses) and sizes, made
+    anew otherwise."""
+    edges = ("copies",) if copies else (dst.ctypes.data, p.ctypes.data)
+    key = (z.shape, id(indptr), len(dst), *edges, m, most)
+    team = getattr(_LOCAL, "team", None)
+    if team is None or team.key != key:
+        if team is not None:
+            team.stop()
+        _LOCAL.team = team = _Team(key, z, indptr, dst, p, copies, m, most)
+    return team
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
+def _work(
+    lead, slot, count, ctl, cuts, spins, z, indptr, dst, p, pool, par, b, hit, nxt, ge, qe, grad,
+    gpool, losses,
+):  # pragma: no cover - compiled  # fmt: skip
+    """Run chunk ranges of a team. The lead (the calling thread, ``count`` ranges) posts range
+    w to each worker w found spinning, runs its own range 0 and the ranges of workers not there,
+    then waits for the posted ones; it returns the bit mask of workers not there. A worker
+    (``slot``) spins on its slot, runs its range when posted, and leaves after ``spins`` idle
+    turns or when told. Every range of every role runs through the one call of :func:`_chunks`
+    below (inlined: a call into separately compiled code gave other bits once loaded from
+    numba's disk cache), so the same machine code computes it whichever thread runs it."""
+    mine = np.zeros(max(count, 1), dtype=np.bool_)
+    gone = 0
+    if lead:
+        mine[0] = True
+        for w in range(1, count):
+            if _cas(ctl, w, _IDLE, _GO) != _IDLE:
+                mine[w] = True
+                gone |= 1 << w
+    elif _cas(ctl, slot, _CALLED, _IDLE) != _CALLED:
+        return 0  # told to stop before it started
+    turn, idle = 0, 0
+    while True:
+        r = -1
+        if lead:
+            while turn < count and not mine[turn]:
+                turn += 1
+            if turn == count:
+                break
+            r = turn
+            turn += 1
+        else:
+            state = _load(ctl, slot)
+            if state == _STOP:
+                return 0
+            if state != _GO:
+                idle += 1
+                if idle >= spins and _cas(ctl, slot, _IDLE, _GONE) == _IDLE:
+                    return 0
+                continue
+            r = slot
+        _chunks(
+            z, indptr, dst, p, pool, par[0], par[1], par[2], b, hit, nxt, ge, qe, grad, gpool,
+            losses, cuts[r], cuts[r + 1],
+        )  # fmt: skip
+        if not lead:
+            _store(ctl, slot, _DONE)
+            idle = 0
+    for w in range(1, count):
+        if not mine[w]:
+            while _load(ctl, w) != _DONE:
+                pass
+            _store(ctl, w, _IDLE)
+    return gone
+
+
+@numba.njit(cache=True, nogil=True)
+def _stop(ctl):  # pragma: no cover - compiled
+    """Send a team's workers away: spinning or called, each leaves at its next look."""
+    for slot in range(1, len(ctl)):
+        if _cas(ctl, slot, _IDLE, _STOP) != _IDLE:
+            _cas(ctl, slot, _CALLED, _STOP)
+
+
+def _pointer(context, builder, sig, args):
+    aryty = sig.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+
+
+@intrinsic
+def _load(typingctx, arr, idx):  # pragma: no cover - compiled
+    """arr[idx], an atomic load (acquire): a spinning thread sees other threads' stores."""
+
+    def codegen(context, builder, sig, args):
+        return builder.load_atomic(_pointer(context, builder, sig, args), "acquire", 8)
+
+    return types.int64(arr, idx), codegen
+
+
+@intrinsic
+def _store(typingctx, arr, idx, value):  # pragma: no cover - compiled
+    """arr[idx] = value, an atomic store (release)."""
+
+    def codegen(context, builder, sig, args):
+        builder.store_atomic(args[2], _pointer(context, builder, sig, args), "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(arr, idx, value), codegen
+
+
+@intrinsic
+def _cas(typingctx, arr, idx, expected, new):  # pragma: no cover - compiled
+    """Atomic compare-and-swap of arr[idx] from ``expected`` to ``new``; the value it found."""
+
+    def codegen(context, builder, sig, args):
+        ptr = _pointer(context, builder, sig, args)
+        found = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(found, 0)
+
+    return types.int64(arr, idx, expected, new), codegen
 
 
 def max_threads() -> int:
@@ -395,8 +566,11 @@ _LOCAL = threading.local()
 
 
 def release() -> None:
-    """Drop this thread's kept buffers (edge gradients, kernel values, sorted rows: ~20 MB for
-    a 1.1M-edge P_X); the trainer calls it when a fit ends."""
+    """Drop this thread's kept buffers (its team's, the sorted rows: ~20 MB for a 1.1M-edge
+    P_X) and send its workers away; the trainer calls it when a fit ends."""
+    team = getattr(_LOCAL, "team", None)
+    if team is not None:
+        team.stop()
     _LOCAL.__dict__.clear()
 
 
@@ -417,18 +591,6 @@ def _same(a, b):  # pragma: no cover - compiled
         if a[e] != b[e]:
             return False
     return True
-
-
-def _edge_buffers(n_edges: int, d: int):
-    """Each edge's gradient (n_edges, d) and kernel value, kept between calls of this thread
-    (a layout's epochs have the same edges): fresh arrays of a large P_X cost page faults that
-    two threads then take in turn (a 70,000-point, 1.1M-edge call: 19 ms on one or two threads
-    with fresh buffers, 16 / 9.7 ms on one / two with them kept)."""
-    key = (n_edges, d)
-    if getattr(_LOCAL, "key", None) != key:
-        _LOCAL.key = key
-        _LOCAL.buffers = (np.empty((n_edges, d), np.float32), np.empty(n_edges, np.float32))
-    return _LOCAL.buffers
 
 
 @functools.lru_cache(maxsize=None)
