@@ -304,7 +304,7 @@ def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, c
     clamp(gradient, -clip, clip). Returns the summed loss before the step. The ``sne`` form on
     float32 CPU rows runs it all compiled (:func:`~genurl_graph.kernels.layout_numba.sne_sgd_step`)
     """
-    n_edges = len(src)
+    n_edges, z = len(src), z.detach()  # the same memory
     if form == "sne" and _compiled_sne(z.device, z.dtype) and z.is_contiguous():
         from ..kernels.layout_numba import sne_sgd_step
 
