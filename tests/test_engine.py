@@ -387,9 +387,10 @@ def test_compiled_sne_kernel_called_from_two_threads_at_once():
 
 def test_compiled_sne_kernel_log_and_kept_rows():
     """The kernel's own log (the nu = 1 pull's loss, vectorised) is within 2e-7 of libm's over
-    float32's normal range, and a NaN q makes the loss NaN (a diverged layout is caught); the
-    sorted rows kept from the last call are not reused for other sources of the same length."""
-    pytest.importorskip("numba")
+    float32's normal range, its exp as close over (-86, 0], and a NaN q makes the loss NaN (a
+    diverged layout is caught); the sorted rows kept from the last call are not reused for
+    other sources of the same length."""
+    numba = pytest.importorskip("numba")
     from genurl_graph.kernels import layout_numba as K
 
     rng = np.random.default_rng(7)
@@ -401,6 +402,13 @@ def test_compiled_sne_kernel_log_and_kept_rows():
     assert np.all(np.abs(got - want) <= 2e-7 * np.maximum(np.abs(want), 1.0))
     assert np.isclose(K._minus_log_sum(q, w, 0, len(q)), want.sum(), rtol=1e-5)
     assert np.isnan(K._minus_log_sum(np.array([0.5, np.nan, 0.25], np.float32), w, 0, 3))
+    x = np.concatenate([-rng.random(20000) * 86, -rng.random(2000) * 1e-4, [0.0]]).astype(
+        np.float32
+    )
+    exp = numba.njit(lambda v: K._exp(v))
+    got = np.array([exp(v) for v in x[::11]])  # its exp (the general nu's q), too
+    want = np.exp(x[::11].astype(np.float64))
+    assert np.all(np.abs(got - want) <= 2e-7 * want)
 
     n, E = 300, 2000
     z = rng.normal(size=(n, 2)).astype(np.float32)

@@ -130,7 +130,7 @@ def _chunks(
                             diff = a - b[t, k]
                             d2[k] += diff * diff
                     for k in range(m):
-                        qk = np.float32(math.exp(-c * math.log1p(d2[k] / nuf)))
+                        qk = _exp(-c * _log(one + d2[k] / nuf))  # vectorises (no libm)
                         total += qk
                         kb[k] = qk * c / (nuf + d2[k])
                 k = hit[i]
@@ -226,6 +226,30 @@ def _log(x):  # pragma: no cover - compiled
         y = y * t + np.float32(coef)
     t2 = t * t
     return t + (y * t * t2 - np.float32(0.5) * t2) + np.float32(expo) * np.float32(0.6931472)
+
+
+@numba.njit(cache=True, fastmath=_FAST_WITH_NAN, nogil=True, error_model="numpy", inline="always")
+def _exp(x):  # pragma: no cover - compiled
+    """exp x for float32 x <= 0, within 2e-7 relative: x = n log 2 + r, |r| <= log(2) / 2, exp r
+    by Cephes' expf polynomial, times 2^n built in the exponent bits (x below -87: about 1e-38,
+    not 0). No branch and no division, so a loop over it vectorises."""
+    x = max(x, np.float32(-87.0))
+    n = math.floor(x * np.float32(1.442695) + np.float32(0.5))
+    r = x - n * np.float32(0.693359375) + n * np.float32(2.12194440e-4)
+    y = np.float32(1.9875691500e-4)
+    for coef in _EXPF_POLY:
+        y = y * r + np.float32(coef)
+    y = y * r * r + r + np.float32(1.0)
+    return y * np.int32((np.int32(n) + 127) << 23).view(np.float32)
+
+
+_EXPF_POLY = (  # Cephes expf: exp(r) = 1 + r + r^2 P(r), P's coefficients after the first
+    1.3981999507e-3,
+    8.3334519073e-3,
+    4.1665795894e-2,
+    1.6666665459e-1,
+    5.0000001201e-1,
+)
 
 
 _LOGF_POLY = (  # Cephes logf: log(1 + t) = t - t^2 / 2 + t^3 P(t), P's coefficients after the first
