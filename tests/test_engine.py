@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -352,6 +354,47 @@ def test_compiled_sne_kernel_workers_give_the_lead_alone_bits():
     assert team.ctl[1] == K._IDLE
     K.release()
     assert team.ctl[1] == K._STOP and not K._LOCAL.__dict__
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_compiled_sne_kernel_in_a_forked_child_does_not_wait_for_the_parents_workers():
+    """A child forked while the parent's worker spins has no such thread: its calls must not
+    post to it (and wait forever), but make their own team and give the same bits."""
+    pytest.importorskip("numba")
+    import time
+
+    from genurl_graph.kernels import layout_numba as K
+
+    rng = np.random.default_rng(12)
+    n, E = 400, 4000
+    args = (rng.normal(size=(n, 2)).astype(np.float32), np.sort(rng.integers(0, n, E)))
+    args += (rng.integers(0, n, E), rng.random(E).astype(np.float32), rng.integers(0, n, 32))
+    want = K.sne_loss_grad(*args, 1.0, 1.0, threads=1)
+    deadline = time.monotonic() + 10
+    while K._LOCAL.__dict__.get("team") is None or K._LOCAL.team.ctl[1] != K._IDLE:
+        if time.monotonic() > deadline:
+            pytest.skip("the worker did not start spinning in 10 s (a loaded machine)")
+        K.sne_loss_grad(*args, 1.0, 1.0, threads=2)  # calls the parent's worker
+    pid = os.fork()  # while it spins
+    if pid == 0:  # the child
+        ok = False
+        try:
+            got = [K.sne_loss_grad(*args, 1.0, 1.0, threads=2) for _ in range(3)]
+            ok = all(g[0] == want[0] and np.array_equal(g[1], want[1]) for g in got)
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError("the forked child hung")
+    K.release()
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_compiled_sne_kernel_called_from_two_threads_at_once():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 import time
 
@@ -587,6 +588,17 @@ def max_threads() -> int:
 
 
 _LOCAL = threading.local()
+
+
+def _forget_teams() -> None:
+    """In a forked child: its parent's helper threads are not there, so a team copied in a
+    spinning state would wait for them forever; the child makes its own."""
+    _LOCAL.__dict__.pop("team", None)
+    _workers.cache_clear()  # nor are the executor's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_teams)
 
 
 def release() -> None:
