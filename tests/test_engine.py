@@ -351,9 +351,8 @@ def test_compiled_sne_kernel_workers_give_the_lead_alone_bits():
         assert got[0] == loss and np.array_equal(got[1], grad)
     assert worker_spinning()
     team = K._LOCAL.team
-    assert team.ctl[1] == K._IDLE
-    K.release()
-    assert team.ctl[1] == K._STOP and not K._LOCAL.__dict__
+    K.release()  # sends it away (unless it has just left by itself: a loaded machine)
+    assert team.ctl[1] in (K._STOP, K._GONE) and not K._LOCAL.__dict__
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
