@@ -319,37 +319,52 @@ def test_compiled_sne_kernel_gives_the_same_bits_compiled_afresh_and_from_the_di
     assert np.array_equal(out[0], out[1])
 
 
+def _kernel_case(seed: int, n: int, edges: int, pool: int):
+    """(z, src, dst, p, pool) for the compiled kernel: n rows in 2-D, edges sorted by source,
+    float32 P, a pool of ``pool`` rows."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2)).astype(np.float32)
+    src, dst = np.sort(rng.integers(0, n, edges)), rng.integers(0, n, edges)
+    return z, src, dst, rng.random(edges).astype(np.float32), rng.integers(0, n, pool)
+
+
+def _worker_spinning(K, call, seconds: float = 10.0) -> bool:
+    """Whether the calling thread's kernel team has its worker 1 spinning, after up to
+    ``seconds`` of ``call()`` (a two-thread call, which calls a gone worker back) whenever
+    there is no team yet or the worker has left."""
+    import time
+
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        team = K._LOCAL.__dict__.get("team")
+        if team is not None and team.ctl[1] == K._IDLE:
+            return True
+        if team is None or team.ctl[1] == K._GONE:
+            call()
+    return False
+
+
 def test_compiled_sne_kernel_workers_give_the_lead_alone_bits():
     """With two threads, a worker spinning between calls takes a chunk range: the result is
     the same bits as one thread's, call after call, and the fit's end sends the worker away."""
     pytest.importorskip("numba")
-    import time
-
     from genurl_graph.kernels import layout_numba as K
 
     if K.max_threads() < 2:
         pytest.skip("numba has one thread here")
-    rng = np.random.default_rng(11)
-    n, E = 600, 6000
-    src = np.sort(rng.integers(0, n, E))
-    dst, p = rng.integers(0, n, E), rng.random(E).astype(np.float32)
-    z = rng.normal(size=(n, 2)).astype(np.float32)
-    pools = [rng.integers(0, n, 64) for _ in range(5)]
+    z, src, dst, p, _ = _kernel_case(11, 600, 6000, 0)
+    pools = [np.random.default_rng(s).integers(0, 600, 64) for s in range(5)]
     alone = [K.sne_loss_grad(z, src, dst, p, pool, 1.0, 1.0, threads=1) for pool in pools]
 
-    def worker_spinning():  # a call that finds the worker gone calls it back
-        deadline = time.perf_counter() + 10.0
-        while K._LOCAL.team.ctl[1] != K._IDLE and time.perf_counter() < deadline:
-            if K._LOCAL.team.ctl[1] == K._GONE:
-                K.sne_loss_grad(z, src, dst, p, pools[0], 1.0, 1.0, threads=2)
-        return K._LOCAL.team.ctl[1] == K._IDLE
+    def call():
+        K.sne_loss_grad(z, src, dst, p, pools[0], 1.0, 1.0, threads=2)
 
-    K.sne_loss_grad(z, src, dst, p, pools[0], 1.0, 1.0, threads=2)
+    call()
     for pool, (loss, grad) in zip(pools, alone):
-        assert worker_spinning()  # so this call posts a range to it
+        assert _worker_spinning(K, call)  # so this call posts a range to it
         got = K.sne_loss_grad(z, src, dst, p, pool, 1.0, 1.0, threads=2)
         assert got[0] == loss and np.array_equal(got[1], grad)
-    assert worker_spinning()
+    assert _worker_spinning(K, call)
     team = K._LOCAL.team
     K.release()  # sends it away (unless it has just left by itself: a loaded machine)
     assert team.ctl[1] in (K._STOP, K._GONE) and not K._LOCAL.__dict__
@@ -364,16 +379,11 @@ def test_compiled_sne_kernel_in_a_forked_child_does_not_wait_for_the_parents_wor
 
     from genurl_graph.kernels import layout_numba as K
 
-    rng = np.random.default_rng(12)
-    n, E = 400, 4000
-    args = (rng.normal(size=(n, 2)).astype(np.float32), np.sort(rng.integers(0, n, E)))
-    args += (rng.integers(0, n, E), rng.random(E).astype(np.float32), rng.integers(0, n, 32))
+    args = _kernel_case(12, 400, 4000, 32)
     want = K.sne_loss_grad(*args, 1.0, 1.0, threads=1)
-    deadline = time.monotonic() + 10
-    while K._LOCAL.__dict__.get("team") is None or K._LOCAL.team.ctl[1] != K._IDLE:
-        if time.monotonic() > deadline:
-            pytest.skip("the worker did not start spinning in 10 s (a loaded machine)")
-        K.sne_loss_grad(*args, 1.0, 1.0, threads=2)  # calls the parent's worker
+    K.release()  # no team: the first two-thread call below makes one and calls its worker
+    if not _worker_spinning(K, lambda: K.sne_loss_grad(*args, 1.0, 1.0, threads=2)):
+        pytest.skip("the worker did not start spinning in 10 s (a loaded machine)")
     pid = os.fork()  # while it spins
     if pid == 0:  # the child
         ok = False
@@ -404,13 +414,7 @@ def test_compiled_sne_kernel_called_from_two_threads_at_once():
 
     from genurl_graph.kernels.layout_numba import sne_loss_grad
 
-    rng = np.random.default_rng(5)
-    cases = []
-    for n, E in ((400, 30000), (400, 30000)):
-        src = np.sort(rng.integers(0, n, E))
-        z = rng.normal(size=(n, 2)).astype(np.float32)
-        p = rng.random(E).astype(np.float32)
-        cases.append((z, src, rng.integers(0, n, E), p, rng.integers(0, n, 32), 1.0, 1.0, 1.0))
+    cases = [(*_kernel_case(seed, 400, 30000, 32), 1.0, 1.0, 1.0) for seed in (5, 6)]
     alone = [sne_loss_grad(*case, threads=2) for case in cases]
     got = [None, None]
 
