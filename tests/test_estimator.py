@@ -171,7 +171,7 @@ def test_help_texts_state_the_defaults_the_library_uses():
 
     assert f"default {dr.FREE.train.epochs};" in helptext(
         "reduce"
-    ) and f"default {dr.FREE.k})" in helptext("reduce")
+    ) and f"default {dr.FREE.k}; {dr.PARAMETRIC.k} with --parametric)" in helptext("reduce")
     assert f"default {kd.DEFAULTS.train.epochs};" in helptext("distill")
     assert f"(default {kd.DEFAULTS.k})" in helptext(
         "distill"

@@ -7,13 +7,14 @@ or both (:func:`combine`); see GENURL.md for the maths.
 
 from .affinity import Affinity, FeatureAffinity, StructureAffinity, combine, precomputed
 from .dynamic import LatentKNN, refresh_hook
-from .normalize import fuzzy_union, smooth_knn, t_kernel
+from .normalize import average, fuzzy_union, smooth_knn, t_kernel
 
 __all__ = [
     "Affinity",
     "FeatureAffinity",
     "LatentKNN",
     "StructureAffinity",
+    "average",
     "combine",
     "fuzzy_union",
     "precomputed",

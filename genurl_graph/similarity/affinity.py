@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from ..graphs.knn import knn_graph
-from .normalize import fuzzy_union, rows_to_csr, smooth_knn
+from .normalize import average, fuzzy_union, rows_to_csr, smooth_knn
 
 
 class Affinity:
@@ -59,7 +59,14 @@ class FeatureAffinity(Affinity):
         self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
         idx, dist = knn_graph(X, k, metric, method=method)
         p = smooth_knn(dist, nu) if weights == "smooth" else np.ones_like(dist)
-        super().__init__(fuzzy_union(rows_to_csr(idx, p, X.shape[0])))
+        self.conditional = rows_to_csr(idx, p, X.shape[0])  # p_{j|i}, row i's k neighbours
+        super().__init__(fuzzy_union(self.conditional))
+
+    def averaged(self) -> Affinity:
+        """The same neighbours' P symmetrised by averaging, t-SNE's (p_{j|i} + p_{i|j}) / 2,
+        instead of the fuzzy union: the same edges, those that only one end chose at half
+        weight."""
+        return Affinity(average(self.conditional))
 
 
 def random_walks(

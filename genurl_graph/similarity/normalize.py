@@ -45,6 +45,15 @@ def fuzzy_union(P: sp.spmatrix) -> sp.csr_matrix:
     return out
 
 
+def average(P: sp.spmatrix) -> sp.csr_matrix:
+    """Symmetrise conditional similarities as t-SNE does: P_ij = (p_{j|i} + p_{i|j}) / 2, on
+    the fuzzy union's edges (a pair that only one end chose keeps half its weight, not all)."""
+    P = sp.csr_matrix(P)
+    out = ((P + P.T.tocsr()) * 0.5).tocsr()
+    out.eliminate_zeros()
+    return out
+
+
 def rows_to_csr(idx: np.ndarray, vals: np.ndarray, n_cols: int) -> sp.csr_matrix:
     """An (n, k) neighbour table as a CSR matrix."""
     n, k = idx.shape

@@ -43,7 +43,8 @@ class Plan:
     embedding (default: ``encoder(inputs)``); ``fitted``: more ``*_``
     attributes for the estimator (``encoder_name_``, ``graph_``, ...; ``encoder_`` there replaces
     the trained module, e.g. the CNN inside SSL's per-view wrapper); ``threads``: torch threads
-    while training (None: as they are)."""
+    while training (None: as they are); ``late``: (fraction, affinity), the P_X whose edges the
+    stream trains on from that fraction of the epochs on (DR's averaged P; None: one P_X)."""
 
     encoder: torch.nn.Module
     inputs: Any
@@ -59,6 +60,7 @@ class Plan:
     refine_weight: float = 0.5
     embed: Callable | None = None
     threads: int | None = None
+    late: tuple | None = None
     fitted: dict = field(default_factory=dict)
 
 

@@ -2,7 +2,11 @@
 
 The data become a kNN graph (exact by blocks for small n; approximate nn-descent from DGL for
 large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMAP-style
-rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union. The encoder is
+rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union; the free
+layout's last 30 % of epochs (``AVERAGE_FROM``) pull on the same edges symmetrised by averaging
+(t-SNE's (p_{j|i} + p_{i|j}) / 2), which halves the pairs only one end chose and separates
+classes that touch (COIL-20's similar objects) without giving up the union's neighbourhoods
+(docs/dr.md, sixth session). The encoder is
 a free table of coordinates started from a spectral layout of P_X (transductive), or, with
 ``parametric=True``, an MLP on the standardised inputs that transforms new points.
 Q_Z is the Cauchy kernel (nu_Z = 1, as t-SNE's). The free layout's loss is the ``sne`` form:
@@ -60,7 +64,7 @@ class DRDefaults:
     )
 
 
-FREE = DRDefaults()
+FREE = DRDefaults(k=15)
 PARAMETRIC = DRDefaults(
     train=TrainConfig(
         epochs=100,
@@ -73,7 +77,8 @@ PARAMETRIC = DRDefaults(
         form="sampled",
     )
 )
-POOL_PAIRS = 2**18  # the push's pairs an epoch (n x pool) that the pool shrinks to keep
+POOL_PAIRS = 2**20  # the push's pairs an epoch (n x pool) that the pool shrinks to keep
+AVERAGE_FROM = 0.7  # the free layout's last 30 % of epochs pull on the averaged P (t-SNE's)
 EXACT_MAX = 20_000  # points; above it the kNN graph is approximate (DGL's nn-descent)
 PCA_DIM = 64  # wide data are projected to this many columns before the approximate kNN
 
@@ -159,6 +164,11 @@ def build(model, X, affinity=None) -> Plan:
         affinity=affinity,
         refine_k=k,
         threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
+        late=(
+            (AVERAGE_FROM, affinity.averaged())
+            if not model.parametric and hasattr(affinity, "averaged")
+            else None
+        ),
         fitted={"encoder_name_": name, "metric_": metric},
     )
 
