@@ -284,6 +284,7 @@ def test_late_phase_pulls_on_the_averaged_p():
     assert (late.P.toarray() <= plan.affinity.P.toarray() + 1e-6).all()  # union >= average
     assert (late.P.toarray() < plan.affinity.P.toarray() - 0.1).any()  # one-sided pairs halved
     assert dr.build(GenURL(task="dr", parametric=True), X).late is None
+    assert dr.build(GenURL(task="dr", refine=5), X).late is None  # refreshes rebuild P_X
 
     class Stream:
         edges = None

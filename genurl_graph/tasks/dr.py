@@ -3,7 +3,8 @@
 The data become a kNN graph (exact by blocks for small n; approximate nn-descent from DGL for
 large n, after a PCA to ``PCA_DIM`` columns when the points are wide); P_X = UMAP-style
 rho/sigma weights through the t-kernel (nu_X = 100), symmetrised by fuzzy union; the free
-layout's last 30 % of epochs (``AVERAGE_FROM``) pull on the same edges symmetrised by averaging
+layout's last 30 % of epochs (``AVERAGE_FROM``; not with ``refine``, whose refreshes rebuild
+P_X) pull on the same edges symmetrised by averaging
 (t-SNE's (p_{j|i} + p_{i|j}) / 2), which halves the pairs only one end chose and separates
 classes that touch (COIL-20's similar objects) without giving up the union's neighbourhoods
 (docs/dr.md, sixth session). The encoder is
@@ -164,9 +165,9 @@ def build(model, X, affinity=None) -> Plan:
         affinity=affinity,
         refine_k=k,
         threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
-        late=(
+        late=(  # not with refine: its refreshes rebuild P_X from the union's edges
             (AVERAGE_FROM, affinity.averaged())
-            if not model.parametric and hasattr(affinity, "averaged")
+            if not model.parametric and not model.refine and hasattr(affinity, "averaged")
             else None
         ),
         fitted={"encoder_name_": name, "metric_": metric},
