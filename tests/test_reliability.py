@@ -119,10 +119,11 @@ def test_ids_differing_as_text_stay_apart(tmp_path):
     path.write_text("9007199254740993 1\n1 2\n")
     assert 9007199254740993 in gio.read_edgelist(path).ids.tolist()
     # weighted: a weight's '.' or 'e' is no id's; an id's leading zero is, in any field order,
-    # with every row weighted (tokens come three a line) or a row without its weight
+    # with every row weighted (tokens come three a line), a row without its weight, or a
+    # comment line of another width before it
     path.write_text("1 2 0.5\n3 4 1e3\n")
     assert gio.read_edgelist(path).ids.tolist() == [1, 2, 3, 4]
-    for text in ("1 2 0.5\n3 007 1e3\n", "1 2 0.5\n3 4\n007 2 2\n"):
+    for text in ("1 2 0.5\n3 007 1e3\n", "1 2 0.5\n3 4\n007 2 2\n", "7 2 0.5\n# x\n007 3 1\n"):
         path.write_text(text)
         assert "007" in gio.read_edgelist(path).ids.tolist()
 
