@@ -78,10 +78,11 @@ def _noncanonical_int_ids(data: bytes, width: int | None = None, chunk: int = 1 
     """Whether some id (first or second field of a data line) of a file that pandas read as
     integers is not a canonical integer (``007``, ``+7``, ``-0``, ``1.0``, ``1e3``).
 
-    Vectorised over the bytes (in chunks cut at line ends), then over the token starts. When
-    every line holds ``width`` tokens (no comment lines, no short rows), a token's field is its
-    number modulo ``width``; otherwise each token's line is looked up (3x slower)."""
-    plain = width is not None and b"#" not in data and b"%" not in data
+    Vectorised over the bytes (in chunks cut at line ends), then over the token starts. Given
+    ``width``, the caller's word that every line holds that many tokens (no comment lines, no
+    short rows), a token's field is its number modulo ``width``; with None each token's line is
+    looked up (3x slower)."""
+    plain = width is not None
     at = 0
     while at < len(data):
         end = data.find(b"\n", min(at + chunk, len(data)))
@@ -200,12 +201,13 @@ def _fast_columns(data: bytes, path: Path, chunksize: int):
             return None
         if not us:
             return None
+        w = np.concatenate(ws) if ws else None
         if as_int:
-            # short rows (no weight) leave NaN weights: then tokens do not come `width` a line
-            full = width == 2 or not np.isnan(np.concatenate(ws)).any()
+            # short rows (no weight) leave NaN weights, and comment lines hold other tokens:
+            # then tokens do not come `width` a line
+            full = comment is None and (w is None or not np.isnan(w).any())
             if _noncanonical_int_ids(data, width if full else None):
                 continue  # '007', '1.0', '+7': ids that are text
-        w = np.concatenate(ws) if ws else None
         return np.concatenate(us), np.concatenate(vs), w, as_int
     return None
 
