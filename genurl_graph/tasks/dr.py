@@ -88,8 +88,13 @@ def check_data(X, k: int) -> np.ndarray | sp.csr_matrix:
     """X as a finite 2-D float32 matrix with more than ``k`` rows, or an InputError that says
     why."""
     X = as_matrix(X, "the data")
+    if X.shape[0] == 0:
+        raise InputError("the data have no rows")
     if X.shape[0] <= k:
-        raise InputError(f"{X.shape[0]} points are too few for k={k} neighbours (need more than k)")
+        raise InputError(
+            f"{X.shape[0]} points are too few for k={k} neighbours (need more than k): "
+            f"choose a smaller k (--k, GenURL(k=...)), at most {X.shape[0] - 1}"
+        )
     if X.shape[1] < 1:
         raise InputError("the data have no columns")
     return X
@@ -123,13 +128,13 @@ def build(model, X, affinity=None) -> Plan:
     """DR's plan: P_X on the kNN graph of X (or your own ``affinity``), then a free or
     parametric embedding started from P_X's spectral layout."""
     auto = PARAMETRIC if model.parametric else FREE
+    k = setting(model, "k", auto.k)
+    X = check_data(X, k)
     # The shared pool shrinks as n grows (each source's push is still weighted by its P; the
     # pool sets only its variance): the push costs n x pool pairs an epoch, the pull n x k.
     train = replace(auto.train, pool=int(np.clip(POOL_PAIRS // X.shape[0], 32, auto.train.pool)))
     if X.shape[0] > 10_000:  # as UMAP: fewer epochs for large data
         train = replace(train, epochs=min(train.epochs, 200))
-    k = setting(model, "k", auto.k)
-    X = check_data(X, k)
     metric = (
         model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
     )

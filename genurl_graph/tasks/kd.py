@@ -130,7 +130,8 @@ def build(
         )
     if T.shape[0] < 2:
         raise InputError(
-            f"a teacher of {T.shape[0]} row cannot have neighbours: need at least 2 rows"
+            f"a teacher of {T.shape[0]} row{'' if T.shape[0] == 1 else 's'} cannot have "
+            "neighbours: need at least 2 rows"
         )
     metric = metric or ("cosine" if model.metric == "auto" else model.metric)
     k = min(setting(model, "k", DEFAULTS.k), T.shape[0] - 1)
