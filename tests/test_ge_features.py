@@ -40,3 +40,24 @@ def test_featured_graph_trains_two_copies_and_embeds_each_node_once(monkeypatch)
     assert model.affinity_.num_nodes == 2 * n
     assert model.embeddings_.shape == (n, 8)
     assert np.allclose(model.transform(edges, features=X), model.embeddings_, atol=1e-5)
+
+
+def test_nan_features_are_refused_by_row_not_as_a_diverged_loss():
+    import pytest
+    import scipy.sparse as sp
+
+    from conftest import planted_edges
+
+    from genurl_graph.errors import InputError
+
+    edges, y = planted_edges()
+    X = np.random.default_rng(0).normal(size=(len(y), 4))
+    X[5, 2] = np.nan
+    with pytest.raises(InputError, match=r"node feature matrix contains NaN or inf .*row 5"):
+        GenURL(epochs=2).fit(edges, features=X)
+    with pytest.raises(InputError, match=r"NaN or inf \(first in row 5\)"):
+        GenURL(epochs=2).fit(edges, features=sp.csr_matrix(X))
+    model = GenURL(epochs=2, dim=8).fit(edges, features=np.nan_to_num(X))
+    X[5, 2] = np.inf
+    with pytest.raises(InputError, match="row 5"):
+        model.transform(edges, features=X)

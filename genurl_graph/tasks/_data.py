@@ -1,4 +1,4 @@
-"""Input checks shared by the tasks that take a data matrix (DR, KD)."""
+"""Input checks shared by the tasks that take a data matrix (DR, KD) or node features (GE)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,29 @@ import scipy.sparse as sp
 from ..errors import InputError
 
 
-def as_matrix(X, what: str):
-    """A 2-D float32 matrix (CSR stays CSR); NaN/inf rows are named."""
+def check_finite(X, what: str) -> None:
+    """An InputError naming the first row of ``X`` (array or sparse) that holds NaN or inf."""
     if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32)
+        X = sp.csr_matrix(X)
         data_ok = np.isfinite(X.data)
         if not data_ok.all():
             row = int(np.searchsorted(X.indptr, np.argmin(data_ok), "right") - 1)
             raise InputError(f"{what} contains NaN or inf (first in row {row})")
+        return
+    bad = ~np.isfinite(X).all(1)
+    if bad.any():
+        count = int(bad.sum())
+        raise InputError(
+            f"{what} contains NaN or inf in {count} row{'' if count == 1 else 's'} (first: row "
+            f"{int(np.argmax(bad))})"
+        )
+
+
+def as_matrix(X, what: str):
+    """A 2-D float32 matrix (CSR stays CSR); NaN/inf rows are named."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        check_finite(X, what)
         return X
     try:
         X = np.asarray(X, dtype=np.float32)
@@ -26,10 +41,5 @@ def as_matrix(X, what: str):
             f"{what} must be 2-D (rows x columns), got shape {X.shape}"
             + ("; reshape a single feature with X.reshape(-1, 1)" if X.ndim == 1 else "")
         )
-    bad = ~np.isfinite(X).all(1)
-    if bad.any():
-        raise InputError(
-            f"{what} contains NaN or inf in {int(bad.sum())} rows (first: row "
-            f"{int(np.argmax(bad))})"
-        )
+    check_finite(X, what)
     return X

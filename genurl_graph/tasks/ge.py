@@ -32,6 +32,7 @@ from ..errors import InputError
 from ..graphs import Graph, as_graph
 from ..similarity import Affinity, FeatureAffinity, StructureAffinity, combine
 from ..similarity.affinity import transition_pmi
+from ._data import check_finite
 from .base import Plan, embed, float_tensor, setting, to_device, user_encoder
 
 
@@ -216,6 +217,8 @@ def build(
     from ..similarity.copies import tiled_copies, with_view_edges
 
     graph = as_graph(X, features)
+    if graph.features is not None:  # else it surfaces as a diverged loss
+        check_finite(graph.features, "the node feature matrix")
     k = setting(model, "k", WITH_FEATURES.k)
     n = graph.num_nodes
     if isinstance(model.encoder, torch.nn.Module):
@@ -301,4 +304,6 @@ def transform(model, X, features=None, graph=None) -> np.ndarray:
             "transform(graph, features=F) or transform(F, graph=graph) (CLI: --graph)"
         )
     graph = as_graph(X, features) if graph is None else as_graph(graph, X)
+    if graph.features is not None:
+        check_finite(graph.features, "the node feature matrix")
     return embed(model.encoder_, to_device(model.encoder_.prepare(graph), model.device))
