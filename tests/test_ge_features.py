@@ -61,3 +61,13 @@ def test_nan_features_are_refused_by_row_not_as_a_diverged_loss():
     X[5, 2] = np.inf
     with pytest.raises(InputError, match="row 5"):
         model.transform(edges, features=X)
+
+
+def test_a_featured_graph_of_fewer_nodes_than_k_takes_every_other_node_as_neighbour():
+    # the CLI has no --k: a 3-node featured graph used to stop at "3 points are too few for 5"
+    edges = np.array([[0, 1], [1, 2]])
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    model = GenURL(epochs=3, dim=4, random_state=0).fit(edges, features=X)
+    assert model.embeddings_.shape == (3, 4) and np.isfinite(model.embeddings_).all()
+    P = model.affinity_.P.toarray()
+    assert (P[~np.eye(3, dtype=bool)] > 0).all()  # k capped at n - 1 = 2: all pairs in P_X

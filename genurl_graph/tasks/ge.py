@@ -129,6 +129,7 @@ def ge_affinity(
             seed=seed,
         )
     structure = StructureAffinity(adj)
+    k = min(k, graph.num_nodes - 1)  # a graph of k nodes or fewer: every other node
     if k <= 0:
         return structure
     if smoothed is None:
