@@ -57,6 +57,15 @@ def test_plot_two_columns_as_they_are_and_numbers_on_a_colour_bar(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_few_wide_points_are_laid_out_too(tmp_path):
+    # fewer points than DR's k: every other point is a neighbour (`genurl plot` has no --k)
+    Z = np.random.default_rng(2).normal(size=(4, 5))
+    res = plot(Z, tmp_path / "few.png", pixels=(200, 200))
+    assert res.layout.shape == (4, 2) and np.isfinite(res.layout).all()
+    with pytest.raises(InputError, match="at least 2 points"):
+        plot(Z[:1], tmp_path / "one.png")
+
+
 def test_cli_plot(tmp_path, blobs):
     Z, y = blobs
     np.save(tmp_path / "emb.npy", Z)

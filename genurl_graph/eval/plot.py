@@ -241,9 +241,17 @@ def plot(
     n, d = Z.shape
     if d > 2:
         from ..model import GenURL
+        from ..tasks.dr import FREE
 
+        if n < 2:
+            raise InputError(f"a layout needs at least 2 points, got {n}")
         Y = GenURL(
-            task="dr", dim=2, epochs=epochs, random_state=seed, progress=progress
+            task="dr",
+            dim=2,
+            k=min(FREE.k, n - 1),  # a few points: every other one is a neighbour (no --k here)
+            epochs=epochs,
+            random_state=seed,
+            progress=progress,
         ).fit_transform(Z)
         how = f"{d}-d laid out in 2-D by GenURL DR"
     else:
