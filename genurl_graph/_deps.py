@@ -7,7 +7,8 @@ implementations (:func:`backends` says which one runs and why).
 
 Importing this module (genurl_graph does, first) sets ``DGLBACKEND=pytorch`` unless the user
 set it: DGL then neither prints "DGL backend not selected or invalid" nor writes
-``~/.dgl/config.json`` into the user's home on its first import.
+``~/.dgl/config.json`` into the user's home on its first import; and ``GOMP_SPINCOUNT=10000``
+(below) unless the user set it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import os
 import sys
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
+# torch's OpenMP (libgomp) lets a waiting thread spin 300,000 turns (milliseconds) before it
+# sleeps. Where another process shares the cores, the spinning thread holds the core its partner
+# needs to finish: with one busy process beside it on 2 cores, Cora's embedding took 35.8 s
+# instead of 9.8 s and a parametric DR of digits 138 s instead of 12 s; idle, 10,000 turns cost
+# nothing measurable (docs/backends.md). Read when torch loads libgomp: set before it imports.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 # Python versions DGL 1.1.3 publishes wheels for (pyproject's `dgl` extra and the Makefile)
 DGL_PYTHONS = ((3, 8), (3, 9), (3, 10), (3, 11))

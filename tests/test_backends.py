@@ -82,6 +82,21 @@ def test_dgl_is_quiet_and_leaves_home_alone(tmp_path):
     assert "backend" not in (proc.stdout + proc.stderr).lower() and not (tmp_path / ".dgl").exists()
 
 
+def test_openmp_waits_briefly_unless_the_user_says_otherwise():
+    """GOMP_SPINCOUNT is set by ``import genurl_graph`` before torch loads libgomp (which reads
+    it once), and a user's own value is kept."""
+    code = (
+        "import os, sys, genurl_graph; print(os.environ['GOMP_SPINCOUNT'], 'torch' in sys.modules)"
+    )
+    for preset, expected in ((None, "10000 False"), ("300000", "300000 False")):
+        env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+        if preset is not None:
+            env["GOMP_SPINCOUNT"] = preset
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == expected
+
+
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
