@@ -41,6 +41,7 @@ def apply(
     device: str = DEVICE,
 ):
     """Embed new rows with a saved model (an mlp student needs no graph and no teacher)."""
+    from genurl_graph.errors import InputError
     from genurl_graph.io import check_output_path, existing_file, read_inputs, write_embeddings
 
     check_output_path(output)
@@ -53,7 +54,12 @@ def apply(
     start = time.perf_counter()
     X, ids = read_inputs(inputs, getattr(model._task(), "INPUTS_KIND", "rows"))
     g = None if graph is None else read_graph(graph, nodes=ids)
-    Z = model.transform(X) if g is None else model.transform(X, graph=g)
+    try:
+        Z = model.transform(X) if g is None else model.transform(X, graph=g)
+    except InputError as exc:  # the rows do not fit the model: say which file
+        if exc.path is not None:
+            raise
+        raise InputError(exc.what, inputs) from None
     written = write_embeddings(output, Z, ids)
     err.print(
         f"{X.shape[0]} rows -> {Z.shape[1]}-d in {time.perf_counter() - start:.2f} s -> "

@@ -189,6 +189,19 @@ def test_cli_reduce_parametric_save_then_apply(tmp_path, digits):
     np.testing.assert_allclose(
         np.load(tmp_path / "znew.npy"), np.load(tmp_path / "z.npy")[:7], atol=1e-4
     )
+    np.save(tmp_path / "wide.npy", X[:7, :4])  # a column too many: the error names the file
+    res = runner.invoke(
+        app,
+        [
+            "apply",
+            str(tmp_path / "m.pt"),
+            str(tmp_path / "wide.npy"),
+            "-o",
+            str(tmp_path / "w.npy"),
+        ],
+    )
+    assert res.exit_code == 2 and "wide.npy: the model was fitted on 3 columns, got 4" in res.output
+    assert not (tmp_path / "w.npy").exists()
 
 
 def test_cli_reduce_bad_input_writes_nothing(tmp_path):
