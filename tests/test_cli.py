@@ -81,6 +81,7 @@ def test_embed_cora_with_features_public_split(tmp_path):
         ("a b\nc\n", [], "edges.txt:2: expected 'source target [weight]'"),
         ("a b x\n", [], "edges.txt:1: weight 'x' is not a number"),
         ("a a\n", [], "no edges after removing self-loops"),
+        ("a b 0\nb c 0\n", [], "no edges after removing self-loops (and weight-0 lines)"),
         ("a b\n", ["--dim", "0"], "--dim must be at least 1"),
     ],
 )

@@ -72,7 +72,9 @@ def _from_edges(src, dst, w, n, directed, ids=None, features=None, source=None) 
     loop = src == dst
     src, dst, w = src[~loop], dst[~loop], w[~loop]
     if len(src) == 0:
-        raise InputError("the graph has no edges after removing self-loops", source)
+        raise InputError(
+            "the graph has no edges after removing self-loops (and weight-0 lines)", source
+        )
     if not directed:
         src, dst, w = np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])
     # Repeated edges keep their largest weight (summing would make listing order matter).
