@@ -47,8 +47,8 @@ def _image_shape(text: Optional[str]):
 def ssl(
     images: Path = typer.Argument(
         ...,
-        help="Images: .npy or .npz holding one (n, H, W) or (n, C, H, W) array "
-        "(8-bit or [0, 1] values), or (n, H*W) rows with --image-shape.",
+        help="Images: .npy or .npz holding one (n, H, W), (n, C, H, W) or (n, H, W, C) array "
+        "(C 1, 3 or 4; 8-bit or [0, 1] values), or (n, H*W) rows with --image-shape.",
     ),
     output: Path = typer.Option(
         ..., "-o", "--output", help="Representations (one row per image): .npy, .csv or .parquet."

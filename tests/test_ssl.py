@@ -154,6 +154,15 @@ def test_ssl_bad_input():
         GenURL(task="ssl").fit(X.reshape(8, -1), image_shape=(10, 10))
 
 
+def test_channels_last_images_are_read_as_channels_first():
+    X, _ = bars(8)
+    rgb_first = np.repeat(X[:, None], 3, axis=1)  # (n, 3, H, W)
+    rgb_last = np.ascontiguousarray(rgb_first.transpose(0, 2, 3, 1))  # (n, H, W, 3), as PIL
+    a = GenURL(task="ssl", epochs=1, batch_size=4, random_state=0).fit_transform(rgb_first)
+    b = GenURL(task="ssl", epochs=1, batch_size=4, random_state=0).fit_transform(rgb_last)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_cli_ssl_then_apply(tmp_path):
     X, y = bars(24)
     np.save(tmp_path / "imgs.npy", X.astype(np.uint8))

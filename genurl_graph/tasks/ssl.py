@@ -60,7 +60,8 @@ DEFAULTS = SSLDefaults()
 
 def as_images(data, image_shape=None) -> np.ndarray:
     """(n, H, W) or (n, C, H, W) float32 images, checked; ``image_shape`` (H, W) or (C, H, W)
-    reshapes an (n, H*W) or (n, C*H*W) matrix of flattened images."""
+    reshapes an (n, H*W) or (n, C*H*W) matrix of flattened images. Channels-last images (n, H,
+    W, C) with C in 1, 3, 4 and H > 4 (PIL's and most image files' order) are transposed."""
     try:
         X = np.asarray(data, dtype=np.float32)
     except (TypeError, ValueError):
@@ -82,6 +83,8 @@ def as_images(data, image_shape=None) -> np.ndarray:
         raise InputError(
             f"images must be an (n, H, W) or (n, C, H, W) array, got shape {X.shape}{hint}"
         )
+    if X.ndim == 4 and X.shape[-1] in (1, 3, 4) and X.shape[1] > 4:
+        X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))  # channels last (n, H, W, C), as PIL
     if X.shape[0] < 2:
         raise InputError(f"self-supervised learning needs at least 2 images, got {X.shape[0]}")
     if min(X.shape[-2:]) < 4:
