@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
@@ -20,6 +21,11 @@ def backends() -> dict:
         import dgl
 
         dgl_version = dgl.__version__
+    layout_threads = ""
+    if numba_available():
+        from .kernels.layout_numba import max_threads
+
+        layout_threads = f", up to {max_threads()} (layout kernel)"
     triton_version = None
     if triton_available():
         import triton
@@ -28,6 +34,8 @@ def backends() -> dict:
     return {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
+        "cpu threads": f"{torch.get_num_threads()} (torch){layout_threads}; OpenMP spin "
+        f"{os.environ.get('GOMP_SPINCOUNT', 'libgomp default')} turns (docs/backends.md)",
         "cuda": torch.cuda.get_device_name()
         if cuda
         else f"not available (torch CUDA build: {torch.version.cuda})",

@@ -55,6 +55,9 @@ def test_info_says_which_backends_and_why(monkeypatch):
     assert res.exit_code == 0, res.output
     assert "genurl-graph 0.1.0" in res.output and "disabled by GENURL_NO_DGL" in res.output
     assert "spmm" in res.output and "exact, blocked torch" in res.output
+    monkeypatch.setenv("GOMP_SPINCOUNT", "1234")  # what this process's libgomp was told
+    res = CliRunner().invoke(app, ["info"])
+    assert "OpenMP spin 1234 turns" in res.output and "(torch)" in res.output
     monkeypatch.delenv("GENURL_NO_DGL")
     res = CliRunner().invoke(app, ["info"])
     assert res.exit_code == 0 and ("dgl (DGL's u_dot_v" in res.output) == _has_dgl()
