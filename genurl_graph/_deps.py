@@ -21,9 +21,10 @@ import sys
 os.environ.setdefault("DGLBACKEND", "pytorch")
 # torch's OpenMP (libgomp) lets a waiting thread spin 300,000 turns (milliseconds) before it
 # sleeps. Where another process shares the cores, the spinning thread holds the core its partner
-# needs to finish: with one busy process beside it on 2 cores, Cora's embedding took 35.8 s
-# instead of 9.8 s and a parametric DR of digits 138 s instead of 12 s; idle, 10,000 turns cost
-# nothing measurable (docs/backends.md). Read when torch loads libgomp: set before it imports.
+# needs to finish: beside one single-threaded job of equal priority on 2 cores, Cora's embedding
+# took 21.4 s instead of 10.6 s and a parametric DR of digits 71.6 s instead of 13.0 s; idle,
+# 10,000 turns cost nothing measurable (benchmarks/busy.py, docs/backends.md). libgomp reads it
+# when torch loads it: it must be set before torch is imported.
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 # Python versions DGL 1.1.3 publishes wheels for (pyproject's `dgl` extra and the Makefile)

@@ -318,3 +318,16 @@ def test_late_phase_pulls_on_the_averaged_p():
         assert not np.array_equal(Z, GenURL(task="dr", epochs=20, random_state=0).fit_transform(X))
     finally:
         dr.AVERAGE_FROM = old
+
+
+def test_nan_rows_are_counted_across_the_check_blocks(monkeypatch):
+    from genurl_graph.tasks import _data
+
+    monkeypatch.setattr(_data, "BLOCK", 7)  # rows are checked by blocks of this many
+    X = np.ones((50, 3))
+    X[[9, 30, 31], 1] = np.nan
+    with pytest.raises(InputError, match=r"in 3 rows \(first: row 9\)"):
+        _data.check_finite(X, "the data")
+    X[[9, 30], 1] = 1.0
+    with pytest.raises(InputError, match=r"in 1 row \(first: row 31\)"):
+        GenURL(task="dr").fit(X)

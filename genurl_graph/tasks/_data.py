@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
+BLOCK = 1 << 16  # rows checked at a time
+
 
 def check_finite(X, what: str) -> None:
     """An InputError naming the first row of ``X`` (array or sparse) that holds NaN or inf."""
@@ -17,12 +19,16 @@ def check_finite(X, what: str) -> None:
             row = int(np.searchsorted(X.indptr, np.argmin(data_ok), "right") - 1)
             raise InputError(f"{what} contains NaN or inf (first in row {row})")
         return
-    bad = ~np.isfinite(X).all(1)
-    if bad.any():
-        count = int(bad.sum())
+    count, first = 0, None
+    for lo in range(0, X.shape[0], BLOCK):  # by blocks: no (n, f) temporary on large inputs
+        bad = ~np.isfinite(X[lo : lo + BLOCK]).all(1)
+        if bad.any():
+            count += int(bad.sum())
+            first = lo + int(np.argmax(bad)) if first is None else first
+    if count:
         raise InputError(
             f"{what} contains NaN or inf in {count} row{'' if count == 1 else 's'} (first: row "
-            f"{int(np.argmax(bad))})"
+            f"{first})"
         )
 
 
