@@ -19,7 +19,10 @@ user's order:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,15 +121,21 @@ def partition(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _note(progress, f"{method} partition into {parts}")
-    orig_nids, _ = dgl.distributed.partition_graph(
-        pxg,
-        GRAPH_NAME,
-        parts,
-        str(out),
-        part_method=method,
-        balance_edges=True,
-        return_mapping=True,
-    )
+    chatter = io.StringIO()  # DGL prints some 16 lines of timings, among them "0 edge cuts"
+    try:
+        with contextlib.redirect_stdout(chatter):
+            orig_nids, _ = dgl.distributed.partition_graph(
+                pxg,
+                GRAPH_NAME,
+                parts,
+                str(out),
+                part_method=method,
+                balance_edges=True,
+                return_mapping=True,
+            )
+    except BaseException:
+        sys.stderr.write(chatter.getvalue())  # what DGL said before it failed
+        raise
     orig_nids = orig_nids.numpy()
     config = json.loads((out / f"{GRAPH_NAME}.json").read_text())
     ranges = config["node_map"]["_N"]
