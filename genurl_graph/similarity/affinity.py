@@ -65,8 +65,14 @@ class FeatureAffinity(Affinity):
     def averaged(self) -> Affinity:
         """The same neighbours' P symmetrised by averaging, t-SNE's (p_{j|i} + p_{i|j}) / 2,
         instead of the fuzzy union: the same edges, those that only one end chose at half
-        weight."""
-        return Affinity(average(self.conditional))
+        weight. It uses up p_{j|i} (``conditional``, n x k values that nothing else needs: ~8 MB
+        that a fitted model's ``affinity_`` would otherwise carry at 70,000 points), so it can
+        be called once."""
+        if self.conditional is None:
+            raise RuntimeError("averaged() was already called: p_{j|i} is released after it")
+        out = Affinity(average(self.conditional))
+        self.conditional = None
+        return out
 
 
 def random_walks(
