@@ -294,7 +294,8 @@ def test_late_phase_pulls_on_the_averaged_p():
     at, late = plan.late
     assert at == dr.AVERAGE_FROM
     assert plan.affinity.P.nnz == late.P.nnz  # the same edges
-    conditional = dr.data_affinity(X, dr.FREE.k, "euclidean").conditional
+    conditional = dr.data_affinity(X, dr.FREE.k, "euclidean", keep_conditional=True).conditional
+    assert dr.data_affinity(X, dr.FREE.k, "euclidean").conditional is None  # kept only if asked
     assert np.allclose(late.P.toarray(), average(conditional).toarray())
     assert plan.affinity.conditional is None  # used up: the fitted model does not carry it
     assert (late.P.toarray() <= plan.affinity.P.toarray() + 1e-6).all()  # union >= average

@@ -43,6 +43,8 @@ class FeatureAffinity(Affinity):
     ``"smooth"`` gives p_{j|i} by rho/sigma normalisation and the t-kernel nu (UMAP style);
     ``"binary"`` gives every kNN pair p = 1 (better when k is small and neighbours are clean).
     ``method``: ``"exact"`` kNN, or ``"nndescent"`` (approximate, DGL; for large n).
+    ``keep_conditional``: keep p_{j|i} (``conditional``, n x k values) for one call of
+    :meth:`averaged`; otherwise only P is kept.
     """
 
     def __init__(
@@ -53,23 +55,28 @@ class FeatureAffinity(Affinity):
         nu: float = 100.0,
         weights: str = "smooth",
         method: str = "exact",
+        keep_conditional: bool = False,
     ):
         if weights not in ("smooth", "binary"):
             raise ValueError(f"unknown weights {weights!r}: smooth or binary")
         self.k, self.metric, self.nu, self.weights = k, metric, nu, weights
         idx, dist = knn_graph(X, k, metric, method=method)
         p = smooth_knn(dist, nu) if weights == "smooth" else np.ones_like(dist)
-        self.conditional = rows_to_csr(idx, p, X.shape[0])  # p_{j|i}, row i's k neighbours
-        super().__init__(fuzzy_union(self.conditional))
+        conditional = rows_to_csr(idx, p, X.shape[0])  # p_{j|i}, row i's k neighbours
+        super().__init__(fuzzy_union(conditional))
+        self.conditional = conditional if keep_conditional else None
 
     def averaged(self) -> Affinity:
         """The same neighbours' P symmetrised by averaging, t-SNE's (p_{j|i} + p_{i|j}) / 2,
         instead of the fuzzy union: the same edges, those that only one end chose at half
-        weight. It uses up p_{j|i} (``conditional``, n x k values that nothing else needs: ~8 MB
-        that a fitted model's ``affinity_`` would otherwise carry at 70,000 points), so it can
-        be called once."""
+        weight. It needs ``keep_conditional=True`` and uses up p_{j|i} (n x k values that
+        nothing else needs: ~8 MB that a fitted model's ``affinity_`` would otherwise carry at
+        70,000 points), so it can be called once."""
         if self.conditional is None:
-            raise RuntimeError("averaged() was already called: p_{j|i} is released after it")
+            raise RuntimeError(
+                "averaged() needs FeatureAffinity(..., keep_conditional=True), once: p_{j|i} "
+                "is not kept otherwise, and released after the call"
+            )
         out = Affinity(average(self.conditional))
         self.conditional = None
         return out

@@ -114,14 +114,16 @@ def reduce_width(X, seed: int, width: int = PCA_DIM) -> np.ndarray:
     return pca.fit_transform(X).astype(np.float32)
 
 
-def data_affinity(X, k: int, metric: str, seed: int = 0) -> FeatureAffinity:
+def data_affinity(
+    X, k: int, metric: str, seed: int = 0, keep_conditional: bool = False
+) -> FeatureAffinity:
     """P_X on the kNN graph of X: exact up to EXACT_MAX points, then nn-descent on the first PCA_DIM
-    principal
-    components (a 70,000 x 784 set: about 10 s instead of a minute)."""
+    principal components (a 70,000 x 784 set: about 10 s instead of a minute);
+    ``keep_conditional`` for the late phase's :meth:`~FeatureAffinity.averaged`."""
+    kw = {"k": k, "metric": metric, "weights": "smooth", "keep_conditional": keep_conditional}
     if X.shape[0] <= EXACT_MAX:
-        return FeatureAffinity(X, k=k, metric=metric, weights="smooth")
-    Xr = reduce_width(X, seed)
-    return FeatureAffinity(Xr, k=k, metric=metric, weights="smooth", method="nndescent")
+        return FeatureAffinity(X, **kw)
+    return FeatureAffinity(reduce_width(X, seed), method="nndescent", **kw)
 
 
 def build(model, X, affinity=None) -> Plan:
@@ -139,8 +141,11 @@ def build(model, X, affinity=None) -> Plan:
         model.metric if model.metric != "auto" else ("cosine" if sp.issparse(X) else "euclidean")
     )
     n = X.shape[0]
+    # the late phase's averaged P: not with refine, whose refreshes rebuild P_X from the union's
+    # edges, nor on a P_X of the user's
+    late = not model.parametric and not model.refine and affinity is None
     affinity = (
-        data_affinity(X, k, metric, model.random_state)
+        data_affinity(X, k, metric, model.random_state, keep_conditional=late)
         if affinity is None
         else precomputed(affinity, n)
     )
@@ -170,11 +175,7 @@ def build(model, X, affinity=None) -> Plan:
         affinity=affinity,
         refine_k=k,
         threads=1 if not model.parametric and pairs < ONE_THREAD_BELOW else None,
-        late=(  # not with refine: its refreshes rebuild P_X from the union's edges
-            (AVERAGE_FROM, affinity.averaged())
-            if not model.parametric and not model.refine and hasattr(affinity, "averaged")
-            else None
-        ),
+        late=(AVERAGE_FROM, affinity.averaged()) if late else None,
         fitted={"encoder_name_": name, "metric_": metric},
     )
 
