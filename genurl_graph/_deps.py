@@ -13,6 +13,7 @@ set it: DGL then neither prints "DGL backend not selected or invalid" nor writes
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -88,3 +89,25 @@ def numba_available() -> bool:
     except Exception:
         return False
     return True
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int | None = 1):
+    """numpy's and scipy's BLAS on at most ``limit`` threads inside the block (None: as set).
+
+    For small products only: after each call, OpenBLAS's idle threads spin for up to 2^28
+    cycles (about 0.1 s) before they sleep, holding the core that the next stage's threads need.
+    A free layout of digits right after its kNN graph and spectral start took 0.35 s instead of
+    0.27 s (its second layout thread kept waiting for a core), with the same bits either way
+    (docs/dr.md, eighth session). Without threadpoolctl (scikit-learn brings it) the block runs
+    as set."""
+    if limit is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a scikit-learn dependency
+        yield
+        return
+    with threadpool_limits(limit, user_api="blas"):
+        yield

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse.linalg as sp_linalg
 import torch
 from typer.testing import CliRunner
 
@@ -98,6 +99,40 @@ def test_openmp_waits_briefly_unless_the_user_says_otherwise():
         proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == expected
+
+
+def test_small_blas_products_run_on_one_thread(monkeypatch):
+    """The small exact kNN and the spectral start run BLAS on one thread (its idle threads would
+    spin for ~0.1 s after, holding the core the layout's second thread needs); a product above
+    ONE_BLAS_THREAD_BELOW keeps the BLAS's threads; the limit is lifted after each."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from genurl_graph.encoders import spectral_layout
+    from genurl_graph.graphs import knn
+    from genurl_graph.similarity import FeatureAffinity
+
+    def blas_threads():
+        return {
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        }
+
+    X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    P = FeatureAffinity(X, k=10, metric="euclidean").P  # scipy's BLAS (ARPACK's) loads below
+    spectral_layout(P, 2)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        seen = []
+        blocks, eigsh = knn._exact_blocks, sp_linalg.eigsh
+        monkeypatch.setattr(
+            knn, "_exact_blocks", lambda *a: seen.append(blas_threads()) or blocks(*a)
+        )
+        monkeypatch.setattr(
+            sp_linalg, "eigsh", lambda *a, **kw: seen.append(blas_threads()) or eigsh(*a, **kw)
+        )
+        knn.knn_graph(X, 5, "euclidean")
+        spectral_layout(P, 2)
+        monkeypatch.setattr(knn, "ONE_BLAS_THREAD_BELOW", 300 * 300 * 8)  # now "large"
+        knn.knn_graph(X, 5, "euclidean")
+        after = blas_threads()
+    assert seen == [{1}, {1}, {2}] and after == {2}
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._deps import blas_threads
+
 
 def factor_rows(Z: np.ndarray, dim: int) -> np.ndarray:
     """U sqrt(S) of the SVD of a tall dense (n x d) matrix, from the eigen-decomposition of
@@ -130,7 +132,10 @@ def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0
         if n <= dim + 2:
             raise ValueError("too few points")
         v0 = rng.random(n)
-        vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
+        # ARPACK's BLAS calls are vector-sized: one thread, which also keeps the start the same
+        # whatever the BLAS's threads (a threaded dot product sums in another order)
+        with blas_threads(1):
+            vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
         Z = vecs[:, np.argsort(-vals)[1 : dim + 1]]
     except Exception:
         # ArpackNoConvergence, tiny graphs: a random start is what UMAP falls back to too

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._deps import blas_threads
 from ..errors import InputError
+
+# Multiply-adds of the exact kNN's products (n^2 f) below which BLAS runs on one thread: a
+# second thread saves milliseconds there, and then spins ~0.1 s holding a core (blas_threads).
+# Digits (1,797 x 64) and COIL-20 (1,440 x 1,024) fall below; MNIST-5k (5,000 x 784), where
+# two threads take its kNN from 0.40 to 0.31 s, above.
+ONE_BLAS_THREAD_BELOW = 2**31
 
 
 def _dense(X) -> np.ndarray:
@@ -49,6 +56,18 @@ def knn_graph(
     XT = X.T.tocsr() if sp.issparse(X) else X.T
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
+    with blas_threads(1 if n * n * X.shape[1] < ONE_BLAS_THREAD_BELOW else None):
+        _exact_blocks(X, XT, sq, k, chunk, idx, dist)
+    if metric == "cosine":
+        dist = dist / 2  # ||a-b||^2 = 2 - 2cos for unit vectors
+    else:
+        dist = np.sqrt(dist)
+    return idx, dist
+
+
+def _exact_blocks(X, XT, sq, k: int, chunk: int, idx: np.ndarray, dist: np.ndarray) -> None:
+    """The exact kNN's rows by blocks of ``chunk`` (squared distances) into ``idx``/``dist``."""
+    n = X.shape[0]
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         gram = _dense(X[start:stop] @ XT)
@@ -59,11 +78,6 @@ def knn_graph(
         order = np.argsort(pd_, 1, kind="stable")
         idx[start:stop] = np.take_along_axis(part, order, 1)
         dist[start:stop] = np.maximum(np.take_along_axis(pd_, order, 1), 0)
-    if metric == "cosine":
-        dist = dist / 2  # ||a-b||^2 = 2 - 2cos for unit vectors
-    else:
-        dist = np.sqrt(dist)
-    return idx, dist
 
 
 def _nndescent(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
