@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import os
 import sys
+import threading
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
 # torch's OpenMP (libgomp) lets a waiting thread spin 300,000 turns (milliseconds) before it
@@ -91,17 +92,22 @@ def numba_available() -> bool:
     return True
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_HELD: list = [0, None]  # blocks inside one_blas_thread now, and the limit that they share
+
+
 @contextlib.contextmanager
-def blas_threads(limit: int | None = 1):
-    """numpy's and scipy's BLAS on at most ``limit`` threads inside the block (None: as set).
+def one_blas_thread(when: bool = True):
+    """numpy's and scipy's BLAS on one thread inside the block (when ``when``; else as set).
 
     For small products only: after each call, OpenBLAS's idle threads spin for up to 2^28
     cycles (about 0.1 s) before they sleep, holding the core that the next stage's threads need.
     A free layout of digits right after its kNN graph and spectral start took 0.35 s instead of
     0.27 s (its second layout thread kept waiting for a core), with the same bits either way
-    (docs/dr.md, eighth session). Without threadpoolctl (scikit-learn brings it) the block runs
-    as set."""
-    if limit is None:
+    (docs/dr.md, eighth session). The limit is process-wide: blocks open at once in several
+    threads share it, and the last to leave restores the user's setting. Without threadpoolctl
+    (scikit-learn brings it) the block runs as set."""
+    if not when:
         yield
         return
     try:
@@ -109,5 +115,15 @@ def blas_threads(limit: int | None = 1):
     except ImportError:  # pragma: no cover - a scikit-learn dependency
         yield
         return
-    with threadpool_limits(limit, user_api="blas"):
+    with _BLAS_LOCK:
+        if _BLAS_HELD[0] == 0:
+            _BLAS_HELD[1] = threadpool_limits(1, user_api="blas")
+        _BLAS_HELD[0] += 1
+    try:
         yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_HELD[0] -= 1
+            if _BLAS_HELD[0] == 0:
+                _BLAS_HELD[1].restore_original_limits()
+                _BLAS_HELD[1] = None

@@ -101,6 +101,10 @@ def test_openmp_waits_briefly_unless_the_user_says_otherwise():
         assert proc.stdout.strip() == expected
 
 
+def _blas_thread_counts(threadpoolctl) -> set:
+    return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+
 def test_small_blas_products_run_on_one_thread(monkeypatch):
     """The small exact kNN and the spectral start run BLAS on one thread (its idle threads would
     spin for ~0.1 s after, holding the core the layout's second thread needs); a product above
@@ -110,29 +114,47 @@ def test_small_blas_products_run_on_one_thread(monkeypatch):
     from genurl_graph.graphs import knn
     from genurl_graph.similarity import FeatureAffinity
 
-    def blas_threads():
-        return {
-            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
-        }
-
     X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     P = FeatureAffinity(X, k=10, metric="euclidean").P  # scipy's BLAS (ARPACK's) loads below
     spectral_layout(P, 2)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        outside = _blas_thread_counts(threadpoolctl)
+        if outside == {1}:
+            pytest.skip("this BLAS runs on one thread here")
         seen = []
         blocks, eigsh = knn._exact_blocks, sp_linalg.eigsh
-        monkeypatch.setattr(
-            knn, "_exact_blocks", lambda *a: seen.append(blas_threads()) or blocks(*a)
-        )
-        monkeypatch.setattr(
-            sp_linalg, "eigsh", lambda *a, **kw: seen.append(blas_threads()) or eigsh(*a, **kw)
-        )
+
+        def record(fn):
+            return lambda *a, **kw: seen.append(_blas_thread_counts(threadpoolctl)) or fn(*a, **kw)
+
+        monkeypatch.setattr(knn, "_exact_blocks", record(blocks))
+        monkeypatch.setattr(sp_linalg, "eigsh", record(eigsh))
         knn.knn_graph(X, 5, "euclidean")
         spectral_layout(P, 2)
         monkeypatch.setattr(knn, "ONE_BLAS_THREAD_BELOW", 300 * 300 * 8)  # now "large"
         knn.knn_graph(X, 5, "euclidean")
-        after = blas_threads()
-    assert seen == [{1}, {1}, {2}] and after == {2}
+        after = _blas_thread_counts(threadpoolctl)
+    assert seen == [{1}, {1}, outside] and after == outside
+
+
+def test_one_blas_thread_blocks_in_several_threads_restore_the_setting():
+    """Blocks that overlap (fits in several threads) share the limit; the last to leave
+    restores the user's setting, whatever the order they leave in."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from genurl_graph._deps import one_blas_thread
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # numpy's BLAS is loaded
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        outside = _blas_thread_counts(threadpoolctl)
+        if outside == {1}:
+            pytest.skip("this BLAS runs on one thread here")
+        first, second = one_blas_thread(), one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)  # the first leaves while the second is inside
+        inside = _blas_thread_counts(threadpoolctl)
+        second.__exit__(None, None, None)
+        assert inside == {1} and _blas_thread_counts(threadpoolctl) == outside
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._deps import blas_threads
+from .._deps import one_blas_thread
 
 
 def factor_rows(Z: np.ndarray, dim: int) -> np.ndarray:
@@ -134,7 +134,7 @@ def spectral_layout(P: sp.spmatrix, dim: int, seed: int = 0, scale: float = 10.0
         v0 = rng.random(n)
         # ARPACK's BLAS calls are vector-sized: one thread, which also keeps the start the same
         # whatever the BLAS's threads (a threaded dot product sums in another order)
-        with blas_threads(1):
+        with one_blas_thread():
             vals, vecs = eigsh(M, k=dim + 1, which="LA", v0=v0, tol=1e-4, maxiter=n * 5)
         Z = vecs[:, np.argsort(-vals)[1 : dim + 1]]
     except Exception:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._deps import blas_threads
+from .._deps import one_blas_thread
 from ..errors import InputError
 
 # Multiply-adds of the exact kNN's products (n^2 f) below which BLAS runs on one thread: a
-# second thread saves milliseconds there, and then spins ~0.1 s holding a core (blas_threads).
+# second thread saves milliseconds there, and then spins ~0.1 s holding a core (one_blas_thread).
 # Digits (1,797 x 64) and COIL-20 (1,440 x 1,024) fall below; MNIST-5k (5,000 x 784), where
 # two threads take its kNN from 0.40 to 0.31 s, above.
 ONE_BLAS_THREAD_BELOW = 2**31
@@ -56,7 +56,7 @@ def knn_graph(
     XT = X.T.tocsr() if sp.issparse(X) else X.T
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
-    with blas_threads(1 if n * n * X.shape[1] < ONE_BLAS_THREAD_BELOW else None):
+    with one_blas_thread(n * n * X.shape[1] < ONE_BLAS_THREAD_BELOW):
         _exact_blocks(X, XT, sq, k, chunk, idx, dist)
     if metric == "cosine":
         dist = dist / 2  # ||a-b||^2 = 2 - 2cos for unit vectors
