@@ -122,12 +122,12 @@ def test_small_blas_products_run_on_one_thread(monkeypatch):
         if outside == {1}:
             pytest.skip("this BLAS runs on one thread here")
         seen = []
-        blocks, eigsh = knn._exact_blocks, sp_linalg.eigsh
+        dense, eigsh = knn._dense, sp_linalg.eigsh  # _dense: each block's product
 
         def record(fn):
             return lambda *a, **kw: seen.append(_blas_thread_counts(threadpoolctl)) or fn(*a, **kw)
 
-        monkeypatch.setattr(knn, "_exact_blocks", record(blocks))
+        monkeypatch.setattr(knn, "_dense", record(dense))
         monkeypatch.setattr(sp_linalg, "eigsh", record(eigsh))
         knn.knn_graph(X, 5, "euclidean")
         spectral_layout(P, 2)

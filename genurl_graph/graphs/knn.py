@@ -57,27 +57,21 @@ def knn_graph(
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
     with one_blas_thread(n * n * X.shape[1] < ONE_BLAS_THREAD_BELOW):
-        _exact_blocks(X, XT, sq, k, chunk, idx, dist)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            gram = _dense(X[start:stop] @ XT)
+            d = sq[start:stop, None] + sq[None, :] - 2 * gram
+            d[np.arange(stop - start), np.arange(start, stop)] = np.inf
+            part = np.argpartition(d, k, axis=1)[:, :k]
+            pd_ = np.take_along_axis(d, part, 1)
+            order = np.argsort(pd_, 1, kind="stable")
+            idx[start:stop] = np.take_along_axis(part, order, 1)
+            dist[start:stop] = np.maximum(np.take_along_axis(pd_, order, 1), 0)
     if metric == "cosine":
         dist = dist / 2  # ||a-b||^2 = 2 - 2cos for unit vectors
     else:
         dist = np.sqrt(dist)
     return idx, dist
-
-
-def _exact_blocks(X, XT, sq, k: int, chunk: int, idx: np.ndarray, dist: np.ndarray) -> None:
-    """The exact kNN's rows by blocks of ``chunk`` (squared distances) into ``idx``/``dist``."""
-    n = X.shape[0]
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        gram = _dense(X[start:stop] @ XT)
-        d = sq[start:stop, None] + sq[None, :] - 2 * gram
-        d[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        part = np.argpartition(d, k, axis=1)[:, :k]
-        pd_ = np.take_along_axis(d, part, 1)
-        order = np.argsort(pd_, 1, kind="stable")
-        idx[start:stop] = np.take_along_axis(part, order, 1)
-        dist[start:stop] = np.maximum(np.take_along_axis(pd_, order, 1), 0)
 
 
 def _nndescent(X: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
