@@ -432,6 +432,7 @@ def _switch_hook(late, epochs: int, stream):
         stream.set_edges(affinity.edges())
         return True
 
+    hook.next_at = lambda epoch: at if epoch <= at else epochs  # the trainer's runs end there
     return hook
 
 

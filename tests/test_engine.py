@@ -476,7 +476,7 @@ def test_a_fit_frees_the_kernels_kept_buffers():
     from genurl_graph.kernels import layout_numba as K
 
     seen, teams = [], []
-    step = K.sne_sgd_step
+    step = K.sne_sgd_epochs
 
     def spy(*args, **kw):
         out = step(*args, **kw)
@@ -486,14 +486,39 @@ def test_a_fit_frees_the_kernels_kept_buffers():
 
     X = np.random.default_rng(0).normal(size=(200, 5)).astype(np.float32)
     try:
-        K.sne_sgd_step = spy
+        K.sne_sgd_epochs = spy
         GenURL(task="dr", epochs=3, random_state=0).fit(X)
     finally:
-        K.sne_sgd_step = step
+        K.sne_sgd_epochs = step
     assert seen and all({"team", "rows"} <= set(keys) for keys in seen)
     assert not K._LOCAL.__dict__
     # its workers were sent away, none left spinning for work
     assert all(state != K._IDLE for team in teams for state in team.ctl[1:])
+
+
+@pytest.mark.parametrize("refine", [0, 7])
+def test_compiled_runs_of_epochs_give_the_bits_of_one_epoch_at_a_time(refine, monkeypatch):
+    """A free layout's epochs run compiled in runs (no Python between them), ending where a
+    hook acts (the late phase's switch of P_X, refine's refreshes): the same losses and
+    layout, bit for bit, as one epoch at a time."""
+    pytest.importorskip("numba")
+    from genurl_graph import GenURL
+    from genurl_graph.engine import trainer as T
+    from genurl_graph.kernels import layout_numba as K
+
+    X = np.random.default_rng(1).normal(size=(300, 6)).astype(np.float32)
+    runs = []
+    epochs = K.sne_sgd_epochs
+    monkeypatch.setattr(
+        K, "sne_sgd_epochs", lambda *a, **k: runs.append(len(a[5])) or epochs(*a, **k)
+    )
+    fast = GenURL(task="dr", epochs=60, refine=refine, random_state=3).fit(X)
+    assert sum(runs) == 60 and max(runs) > 1  # in runs, not one at a time
+    assert runs[:3] == ([7, 7, 7] if refine else [25, 17, 18])  # ending at a refresh, a switch
+    monkeypatch.setattr(T.Trainer, "_fit_compiled", lambda *a: False)
+    slow = GenURL(task="dr", epochs=60, refine=refine, random_state=3).fit(X)
+    assert np.array_equal(fast.embeddings_, slow.embeddings_)
+    assert fast.history_.losses == slow.history_.losses
 
 
 def test_kernel_thread_chooser_keeps_the_faster_count():
@@ -513,6 +538,14 @@ def test_kernel_thread_chooser_keeps_the_faster_count():
         assert trial == [4] * ch.TRIAL + [1] * ch.TRIAL
         assert used[-2:] == [want, want]
         assert ch.period == (2 * ch.PERIOD if want == 1 else ch.PERIOD)  # one thread: rarer
+        runs = _ThreadChooser()  # in runs of calls (a layout's compiled epochs): the same counts
+        seq = []
+        while len(seq) < len(used):
+            count, calls = runs.span("sizes", 4)
+            calls = min(calls, len(used) - len(seq))
+            seq += [count] * calls
+            runs.took(count, calls * (one_s if count == 1 else all_s), calls)
+        assert seq == used
         ch.took(ch.threads("other sizes", 4), 1.0)  # new sizes: the first call is not timed
         assert ch.threads("other sizes", 4) == 4  # then a new trial
         assert ch.threads("x", 1) == 1

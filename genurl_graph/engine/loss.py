@@ -305,7 +305,7 @@ def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, c
     float32 CPU rows runs it all compiled (:func:`~genurl_graph.kernels.layout_numba.sne_sgd_step`)
     """
     n_edges, z = len(src), z.detach()  # the same memory
-    if form == "sne" and _compiled_sne(z.device, z.dtype) and z.is_contiguous():
+    if compiled_step(form, z):
         from ..kernels.layout_numba import sne_sgd_step
 
         return sne_sgd_step(
@@ -315,6 +315,26 @@ def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, c
     loss, grad = closed_form(form, z.shape[1])(z, src, dst, p, pool, nu, negatives, attraction)
     z.add_(grad.mul_(n_edges).clamp_(-clip, clip), alpha=-step)
     return loss.item() * n_edges
+
+
+def free_sgd_epochs(form, z, src, dst, p, pools, epochs, negatives, clip):
+    """Several :func:`free_sgd_step` steps in one compiled call, where ``form`` runs compiled on
+    ``z`` (the ``sne`` form, float32 CPU rows; else None, nothing done): ``pools`` (K, m) each
+    step's pool, ``epochs`` (K, 3) each step's nu, attraction and step size; the K summed
+    losses (:func:`~genurl_graph.kernels.layout_numba.sne_sgd_epochs`)."""
+    z = z.detach()  # the same memory
+    if closed_form(form, z.shape[1]) is None or not compiled_step(form, z):
+        return None
+    from ..kernels.layout_numba import sne_sgd_epochs
+
+    return sne_sgd_epochs(
+        z.numpy(), src.numpy(), dst.numpy(), p.numpy(), pools.numpy(), epochs, negatives, clip
+    )
+
+
+def compiled_step(form: str, z: torch.Tensor) -> bool:
+    """Whether a free table's ``form`` step on ``z`` runs compiled (numba)."""
+    return form == "sne" and _compiled_sne(z.device, z.dtype) and z.is_contiguous()
 
 
 def release_buffers() -> None:

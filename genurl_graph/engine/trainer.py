@@ -5,7 +5,9 @@ A run's settings are one :class:`TrainConfig`; each task gives its defaults as o
 an epoch: :class:`EdgeStream` walks a fixed P_X (graph embedding, DR, KD); SSL's draws a view
 graph per batch. *Hooks* run at the start of every epoch and may change P_X (the latent-kNN
 refresh of ``refine``, :func:`~genurl_graph.similarity.dynamic.refresh_hook`); a hook that
-returns True restarts the plateau test, since losses under a new P_X are not comparable.
+returns True restarts the plateau test, since losses under a new P_X are not comparable. A hook
+may say when it acts: ``hook.next_at(epoch)``, the first epoch from ``epoch`` on at which it
+may; a free layout's compiled runs of epochs end there (without it: at every epoch).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from ..kernels import resolve_backend
 from .loss import (
     FORMS,
     closed_form,
+    compiled_step,
     decorrelation,
+    free_sgd_epochs,
     free_sgd_step,
     gkl_loss,
     kernel_used,
@@ -150,6 +154,23 @@ class EdgeStream:
             )
             yield self.inputs, src[idx], dst[idx], p[idx], pool
 
+    def full_batch(self, config: TrainConfig) -> bool:
+        """Whether an epoch is one batch of every edge (no shuffle)."""
+        return not config.batch_size or config.batch_size >= len(self.edges[0])
+
+    def pools(self, count: int, gen: torch.Generator, config: TrainConfig) -> torch.Tensor:
+        """The pools of ``count`` full-batch epochs, (count, pool): the same draws, in the
+        same order, as that many epochs of :meth:`batches`."""
+        if self.neg_w is None:
+            shape = (count, config.pool)
+            return torch.randint(0, self.num_nodes, shape, generator=gen, device=self.device)
+        return torch.stack(
+            [
+                torch.multinomial(self.neg_w, config.pool, replacement=True, generator=gen)
+                for _ in range(count)
+            ]
+        )
+
 
 class Trainer:
     """Minimise the GKL loss of an encoder's embeddings against the P_X of a stream.
@@ -189,18 +210,26 @@ class Trainer:
         # plain SGD on one parameter with no other term: a free table may skip autograd
         free = not adam and not cfg.decorrelate and not cfg.weight_decay and len(params) == 1
         result = TrainResult()
-        best, since_best = float("inf"), 0
+        watch = _Watch(cfg, result, self.progress)
         start = time.perf_counter()
         encoder.train()
+        if not (free and self._fit_compiled(encoder, stream, hooks, gen, watch, params[0])):
+            self._fit_epochs(encoder, stream, hooks, gen, watch, params, opt, free, backend)
+        encoder.eval()
+        release_buffers()
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _fit_epochs(self, encoder, stream, hooks, gen, watch, params, opt, free, backend) -> None:
+        """Any encoder and stream: one epoch at a time, batch by batch."""
+        cfg, result, device = self.config, watch.result, torch.device(self.device)
+        adam = opt is not None
         for epoch in range(cfg.epochs):
             new_p = any([hook(epoch, encoder) for hook in hooks])  # every hook runs
-            nu = nu_schedule(cfg.nu, cfg.nu_end, epoch, cfg.epochs)
-            attraction = cfg.exaggeration if epoch < cfg.exaggerate_for * cfg.epochs else 1.0
+            # the step size for Adam and for the plain SGD below (torch.optim.SGD's arithmetic
+            # in place, without its per-step overhead, a third of a small layout's epoch)
+            nu, attraction, step = self._schedule(epoch)
             total, count = 0.0, 0
-            # the step size of this epoch (linear decay to 0, or constant), for Adam and for the
-            # plain SGD below (torch.optim.SGD's arithmetic in place, without its per-step
-            # overhead, which was a third of a small layout's epoch)
-            step = cfg.lr * (max(1.0 - epoch / cfg.epochs, 0.0) if cfg.lr_decay else 1.0)
             if adam:
                 for group in opt.param_groups:
                     group["lr"] = step
@@ -240,31 +269,84 @@ class Trainer:
                             prm.add_(grad, alpha=-step)
                 total += loss.item() * len(s)
                 count += len(s)
-            if new_p:
-                best, since_best = float("inf"), 0
-            epoch_loss = total / max(count, 1)
-            if not np.isfinite(epoch_loss):
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {epoch_loss} at epoch {epoch + 1}; "
-                    "badly scaled inputs (standardise them) or too high a learning rate "
-                    "(GenURL(lr=...)) do this"
-                )
-            result.losses.append(epoch_loss)
-            if self.progress is not None:
-                self.progress(epoch + 1, cfg.epochs, epoch_loss)
-            if epoch_loss < best * (1 - cfg.tol):
-                best, since_best = epoch_loss, 0
-            else:
-                since_best += 1
-                if (
-                    cfg.patience
-                    and since_best >= cfg.patience
-                    and cfg.nu_end is None
-                    and not cfg.lr_decay
-                ):
-                    result.stopped_early = True
-                    break
-        encoder.eval()
-        release_buffers()
-        result.seconds = time.perf_counter() - start
-        return result
+            if watch.end(epoch, total / max(count, 1), new_p):
+                break
+
+    def _fit_compiled(self, encoder, stream, hooks, gen, watch, param) -> bool:
+        """A free table's layout where its form runs compiled on a full-batch
+        :class:`EdgeStream`: the epochs in runs of one compiled call each (up to ``RUN_EPOCHS``,
+        and ending where a hook may act), the same steps and bits as one epoch at a time
+        without the Python between them. False (nothing done) where it does not apply."""
+        cfg = self.config
+        if not isinstance(stream, EdgeStream) or not stream.full_batch(cfg):
+            return False
+        z = encoder(stream.inputs)
+        if z is not param or closed_form(cfg.form, z.shape[1]) is None:
+            return False
+        if not compiled_step(cfg.form, z):
+            return False
+        watch.result.backend = kernel_used(cfg.form, z.shape[1], self.backend, z.device, z.dtype)
+        # a plateau may stop training after any epoch: then one epoch a run
+        one = bool(cfg.patience and cfg.nu_end is None and not cfg.lr_decay)
+        epoch = 0
+        while epoch < cfg.epochs:
+            new_p = any([hook(epoch, encoder) for hook in hooks])  # every hook runs
+            end = min(cfg.epochs, epoch + (1 if one else RUN_EPOCHS))
+            for hook in hooks:  # a hook without next_at may act at every epoch
+                end = min(end, getattr(hook, "next_at", lambda e: e)(epoch + 1))
+            src, dst, p = stream.edges
+            table = np.array([self._schedule(e) for e in range(epoch, end)], dtype=np.float64)
+            with torch.no_grad():
+                losses = free_sgd_epochs(
+                    cfg.form, z, src, dst, p, stream.pools(end - epoch, gen, cfg), table,
+                    cfg.negatives, cfg.clip,
+                )  # fmt: skip
+            for e in range(epoch, end):
+                if watch.end(e, losses[e - epoch] / max(len(src), 1), new_p and e == epoch):
+                    return True
+            epoch = end
+        return True
+
+    def _schedule(self, epoch: int) -> tuple[float, float, float]:
+        """(nu, attraction, step size) of ``epoch``: the step falls linearly to 0 with
+        ``lr_decay`` (else constant ``lr``)."""
+        cfg = self.config
+        nu = nu_schedule(cfg.nu, cfg.nu_end, epoch, cfg.epochs)
+        attraction = cfg.exaggeration if epoch < cfg.exaggerate_for * cfg.epochs else 1.0
+        step = cfg.lr * (max(1.0 - epoch / cfg.epochs, 0.0) if cfg.lr_decay else 1.0)
+        return nu, attraction, step
+
+
+RUN_EPOCHS = 25  # a compiled run's most epochs (a progress update each run)
+
+
+class _Watch:
+    """What every epoch ends with: its loss recorded (TrainingDiverged when not finite), the
+    progress reported, and the plateau test (True: stop)."""
+
+    def __init__(self, cfg: TrainConfig, result: TrainResult, progress: ProgressFn | None):
+        self.cfg, self.result, self.progress = cfg, result, progress
+        self.best, self.since_best = float("inf"), 0
+
+    def end(self, epoch: int, epoch_loss: float, new_p: bool) -> bool:
+        cfg = self.cfg
+        if new_p:
+            self.best, self.since_best = float("inf"), 0
+        if not np.isfinite(epoch_loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss became {epoch_loss} at epoch {epoch + 1}; "
+                "badly scaled inputs (standardise them) or too high a learning rate "
+                "(GenURL(lr=...)) do this"
+            )
+        self.result.losses.append(epoch_loss)
+        if self.progress is not None:
+            self.progress(epoch + 1, cfg.epochs, epoch_loss)
+        if epoch_loss < self.best * (1 - cfg.tol):
+            self.best, self.since_best = epoch_loss, 0
+            return False
+        self.since_best += 1
+        plateau_ok = cfg.nu_end is None and not cfg.lr_decay
+        if cfg.patience and self.since_best >= cfg.patience and plateau_ok:
+            self.result.stopped_early = True
+            return True
+        return False

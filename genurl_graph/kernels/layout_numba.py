@@ -326,25 +326,34 @@ class _ThreadChooser:
         self.spent, self.choice = [0.0, 0.0], 1
 
     def threads(self, key, most: int) -> int:
+        return self.span(key, most)[0]
+
+    def span(self, key, most: int) -> tuple[int, int]:
+        """(threads, calls): the thread count of the next call and for how many calls in a row
+        it holds (a run of layout epochs in one compiled call)."""
         self.most = most
         if most <= 1:
-            return 1
+            return 1, 1 << 62
         if key != self.key:
             self._restart(key)
-        if self.phase <= self.TRIAL:  # the untimed first call too: it starts the threads
-            return most
-        if self.TRIAL < self.phase <= 2 * self.TRIAL:
-            return 1
-        return self.choice
+        if self.phase == 0:  # the untimed first call: it starts the threads
+            return most, 1
+        if self.phase <= self.TRIAL:
+            return most, self.TRIAL - self.phase + 1
+        if self.phase <= 2 * self.TRIAL:
+            return 1, 2 * self.TRIAL - self.phase + 1
+        return self.choice, max(self.period, 2 * self.TRIAL + 1) - self.phase
 
-    def took(self, threads: int, seconds: float) -> None:
+    def took(self, threads: int, seconds: float, calls: int = 1) -> None:
+        """``calls`` calls (at most :meth:`span`'s) on ``threads`` took ``seconds`` in all."""
         if 1 <= self.phase <= 2 * self.TRIAL:
             self.spent[0 if threads == 1 else 1] += seconds
-        if self.phase == 2 * self.TRIAL:
+        last = self.phase + calls - 1
+        if self.phase <= 2 * self.TRIAL <= last:
             one_wins = self.spent[0] <= self.spent[1]
             self.choice = 1 if one_wins else self.most
             self.period = min(2 * self.period, self.MAX_PERIOD) if one_wins else self.PERIOD
-        self.phase += 1
+        self.phase = last + 1
         if self.phase >= max(self.period, 2 * self.TRIAL + 1):
             self.phase, self.spent = 0, [0.0, 0.0]
 
@@ -359,19 +368,24 @@ def sne_sgd_step(
     in place: z -= step * clip(gradient). Returns the loss sum (the step's start). A free
     layout's epoch: no torch tensor made or touched (the five small tensor operations of a
     step were a fifth of a digits epoch)."""
+    pools = np.asarray(pool, dtype=np.int64)[None]
+    epoch = np.array([[nu, attraction, step]], dtype=np.float64)
+    return float(sne_sgd_epochs(z, src, dst, p, pools, epoch, negatives, clip, threads)[0])
+
+
+def sne_sgd_epochs(z, src, dst, p, pools, epochs, negatives, clip: float, threads=None):
+    """Plain SGD steps of the summed ``sne`` loss on the float32 C-ordered ``z`` (n, d), in
+    place, one per row of ``pools`` (K, m: each step's pool) and ``epochs`` (K, 3: each step's
+    nu, attraction and step size), all in one compiled call: the K steps' losses (each at its
+    step's start). The same bits as K calls of :func:`sne_sgd_step` (the same compiled code in
+    the same order), without the Python between them (about a third of a digits epoch)."""
     if not (isinstance(z, np.ndarray) and z.dtype == np.float32 and z.flags.c_contiguous):
-        raise TypeError("sne_sgd_step updates z in place: a float32 C-ordered array")
-    loss, grad = _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
-    _apply_step(z, grad, np.float32(step), np.float32(clip))
-    return loss
-
-
-@numba.njit(cache=True, nogil=True)
-def _apply_step(z, grad, step, clip):  # pragma: no cover - compiled
-    n, d = z.shape
-    for i in range(n):
-        for t in range(d):
-            z[i, t] -= step * min(max(grad[i, t], -clip), clip)
+        raise TypeError("sne_sgd_epochs updates z in place: a float32 C-ordered array")
+    pools = np.ascontiguousarray(pools, dtype=np.int64).reshape(len(epochs), -1)
+    epochs = np.ascontiguousarray(epochs, dtype=np.float64).reshape(-1, 3)
+    team, out = _run(z, src, dst, p, pools, epochs, negatives, clip, True, threads)
+    z[:] = team.z
+    return out
 
 
 def sne_loss_grad(
@@ -382,44 +396,52 @@ def sne_loss_grad(
     does after). Edges sorted by source (a P_X in CSR order, as a full batch is) are used as
     they are; others are sorted first. ``threads``: that many (at most :func:`max_threads`), or
     None: one or all, whichever :class:`_ThreadChooser` timed faster on these sizes."""
-    loss, grad = _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads)
-    return loss, grad.copy()  # the team's buffer is the next call's
+    pools = np.asarray(pool, dtype=np.int64)[None]
+    epoch = np.array([[nu, attraction, 0.0]], dtype=np.float64)
+    team, out = _run(z, src, dst, p, pools, epoch, negatives, 0.0, False, threads)
+    return float(out[0]), team.grad.copy()  # the team's buffer is the next call's
 
 
-def _loss_grad(z, src, dst, p, pool, nu, negatives, attraction, threads):
-    """:func:`sne_loss_grad` with the gradient in the calling thread's team buffer."""
+def _run(z, src, dst, p, pools, epochs, negatives, clip, apply: bool, threads):
+    """Run ``len(epochs)`` passes in the calling thread's team (its ``z`` a copy of ``z``,
+    stepped when ``apply``): (team, the passes' losses)."""
     z = np.ascontiguousarray(z, dtype=np.float32)
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
     p = np.ascontiguousarray(p, dtype=np.float32)
-    pool = np.ascontiguousarray(pool, dtype=np.int64)
+    m = pools.shape[1]
     most = max_threads()
-    if threads is None:
-        count = _CHOOSER.threads((z.shape, len(pool)), most)  # batches of a run share it
+    if threads is None:  # batches of a run share it
+        count, calls = _CHOOSER.span((z.shape, m), most)
     else:
-        count = max(1, min(int(threads), most))
-    start = time.perf_counter()
+        count, calls = max(1, min(int(threads), most)), len(epochs)
     order, indptr = _sorted_rows(src, z.shape[0])
-    team = _team(z, indptr, dst, p, len(order) > 0, len(pool), most)
+    team = _team(z, indptr, dst, p, len(order) > 0, m, most)
     if len(order):  # into the team's own arrays: the same memory every call
         np.take(dst, order, out=team.dst)
         np.take(p, order, out=team.p)
-    dst = team.dst
     team.z[:] = z
-    team.pool[:] = pool
-    team.par[:] = (nu, negatives, attraction)
-    chunks = len(team.losses)
-    team.cuts[: count + 1] = [chunks * t // count for t in range(count + 1)]  # each thread's
-    _setup(z, team.pool, team.b, team.hit, team.nxt, team.grad, team.gpool, team.losses)
-    gone = _work(True, 0, count, team.ctl, team.cuts, 0, *team.args)
-    for slot in range(1, count):
-        if gone >> slot & 1 and team.ctl[slot] == _GONE:  # not there: call it for the next
-            team.ctl[slot] = _CALLED
-            _workers().submit(_work, False, slot, 0, team.ctl, team.cuts, _SPINS, *team.args)
-    loss = _finish(dst, team.pool, team.ge, team.grad, team.gpool, team.losses)
-    if threads is None:
-        _CHOOSER.took(count, time.perf_counter() - start)
-    return float(loss), team.grad
+    team.par[1] = negatives
+    out = np.empty(len(epochs), dtype=np.float64)
+    done = 0
+    while done < len(epochs):  # in runs of one thread count (the chooser's trials are short)
+        take = min(calls, len(epochs) - done)
+        start = time.perf_counter()
+        chunks = len(team.losses)
+        team.cuts[: count + 1] = [chunks * t // count for t in range(count + 1)]  # each thread's
+        _work(
+            True, 0, count, team.ctl, team.cuts, 0, *team.args, pools[done : done + take],
+            epochs[done : done + take], np.float32(clip), apply, out[done : done + take],
+        )  # fmt: skip
+        for slot in range(1, count):
+            if team.ctl[slot] == _GONE:  # not there: call it for the next
+                team.ctl[slot] = _CALLED
+                _workers().submit(_work, False, slot, 0, team.ctl, team.cuts, _SPINS, *team.idle)
+        if threads is None:
+            _CHOOSER.took(count, time.perf_counter() - start, take)
+            count, calls = _CHOOSER.span((z.shape, m), most)
+        done += take
+    return team, out
 
 
 # A worker's slot in its team's ``ctl``: spinning for work (IDLE), work posted (GO), done (DONE),
@@ -458,6 +480,9 @@ class _Team:
         self.qe = np.empty(len(dst), dtype=np.float32)
         self.args = (self.z, indptr, dst, p, self.pool, self.par, self.b, self.hit, self.nxt)
         self.args += (self.ge, self.qe, self.grad, self.gpool, self.losses)
+        # a worker's arguments: the passes' own arrays are the lead's alone
+        none = (np.empty((0, m), np.int64), np.empty((0, 3)), np.float32(0.0), False)
+        self.idle = (*self.args, *none, np.empty(0))
 
     def stop(self) -> None:
         _stop(self.ctl)
@@ -480,43 +505,57 @@ def _team(z, indptr, dst, p, copies: bool, m: int, most: int) -> _Team:
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _work(
     lead, slot, count, ctl, cuts, spins, z, indptr, dst, p, pool, par, b, hit, nxt, ge, qe, grad,
-    gpool, losses,
+    gpool, losses, pools, epochs, clip, apply, out,
 ):  # pragma: no cover - compiled  # fmt: skip
-    """Run chunk ranges of a team. The lead (the calling thread, ``count`` ranges) posts range
-    w to each worker w found spinning, runs its own range 0 and the ranges of workers not there,
-    then waits for the posted ones; it returns the bit mask of workers not there. A worker
-    (``slot``) spins on its slot, runs its range when posted, and leaves after ``spins`` idle
-    turns or when told. Every range of every role runs through the one call of :func:`_chunks`
-    below (inlined: a call into separately compiled code gave other bits once loaded from
-    numba's disk cache), so the same machine code computes it whichever thread runs it."""
+    """Run a team's passes. The lead (the calling thread, ``count`` ranges) runs one pass per
+    row of ``pools``/``epochs`` (its pool; nu, attraction, step): it sets the pass up, posts
+    range w to each worker w found spinning, runs its own range 0 and the ranges of workers not
+    there, waits for the posted ones, sums the pass (its loss into ``out``) and, when
+    ``apply``, steps ``z``. A worker (``slot``) spins on its slot, runs its range when posted,
+    and leaves after ``spins`` idle turns or when told. Every range of every role runs through
+    the one call of :func:`_chunks` below (inlined: a call into separately compiled code gave
+    other bits once loaded from numba's disk cache), so the same machine code computes it
+    whichever thread runs it."""
     mine = np.zeros(max(count, 1), dtype=np.bool_)
-    gone = 0
-    if lead:
-        mine[0] = True
-        for w in range(1, count):
-            if _cas(ctl, w, _IDLE, _GO) != _IDLE:
-                mine[w] = True
-                gone |= 1 << w
-    elif _cas(ctl, slot, _CALLED, _IDLE) != _CALLED:
-        return 0  # told to stop before it started
-    turn, idle = 0, 0
+    if not lead and _cas(ctl, slot, _CALLED, _IDLE) != _CALLED:
+        return  # told to stop before it started
+    turn, idle, ep = count, 0, -1
     while True:
         r = -1
         if lead:
             while turn < count and not mine[turn]:
                 turn += 1
-            if turn == count:
-                break
+            if turn == count:  # the pass's ranges are all run or posted
+                if ep >= 0:
+                    for w in range(1, count):
+                        if not mine[w]:
+                            while _load(ctl, w) != _DONE:
+                                pass
+                            _store(ctl, w, _IDLE)
+                    out[ep] = _finish(dst, pool, ge, grad, gpool, losses)
+                    if apply:
+                        _apply_step(z, grad, np.float32(epochs[ep, 2]), clip)
+                ep += 1
+                if ep == len(out):
+                    return
+                pool[:] = pools[ep]
+                par[0], par[2] = epochs[ep, 0], epochs[ep, 1]
+                _setup(z, pool, b, hit, nxt, grad, gpool, losses)
+                mine[0] = True
+                for w in range(1, count):  # posted (after the setup's stores) or the lead's
+                    mine[w] = _cas(ctl, w, _IDLE, _GO) != _IDLE
+                turn = 0
+                continue
             r = turn
             turn += 1
         else:
             state = _load(ctl, slot)
             if state == _STOP:
-                return 0
+                return
             if state != _GO:
                 idle += 1
                 if idle >= spins and _cas(ctl, slot, _IDLE, _GONE) == _IDLE:
-                    return 0
+                    return
                 continue
             r = slot
         _chunks(
@@ -526,12 +565,15 @@ def _work(
         if not lead:
             _store(ctl, slot, _DONE)
             idle = 0
-    for w in range(1, count):
-        if not mine[w]:
-            while _load(ctl, w) != _DONE:
-                pass
-            _store(ctl, w, _IDLE)
-    return gone
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply_step(z, grad, step, clip):  # pragma: no cover - compiled
+    """z -= step * clip(grad), in place."""
+    n, d = z.shape
+    for i in range(n):
+        for t in range(d):
+            z[i, t] -= step * min(max(grad[i, t], -clip), clip)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -64,4 +64,6 @@ def refresh_hook(latent: LatentKNN, every: int, embed, apply=None):
             apply(affinity)
         return True
 
+    # the first epoch from ``epoch`` on at which it acts (the trainer's compiled runs end there)
+    hook.next_at = lambda epoch: -(-max(epoch, 1) // every) * every if every else 1 << 62
     return hook
