@@ -68,7 +68,7 @@ def _chunks(
     """The source chunks ``first`` to ``last`` (rows of the CSR ``indptr``/``dst``/``p``): each
     row's edges (d2, q, its P mass and the neighbours' share of Z_i), its push over the pool
     (Z_i, r_i = negatives mass_i / Z_i), and its own gradient row; an edge's gradient is kept
-    for its destination (added by :func:`_finish`, in edge order) and the pool rows' per chunk.
+    for its destination (added by :func:`_incoming`, in edge order) and the pool rows' per chunk.
     Chunks write disjoint rows and slots: threads may run disjoint chunk ranges at once."""
     n, d = z.shape
     m = len(pool)
@@ -90,7 +90,17 @@ def _chunks(
             mass = np.float32(0.0)
             near = np.float32(0.0)
             pull = np.float32(0.0)
-            for e in range(lo, hi):
+            fast = d == 2 and nu == 1.0
+            if fast:  # the common layout: a loop with no branch, which vectorises
+                a0, a1 = z[i, 0], z[i, 1]
+                for e in range(lo, hi):
+                    j = dst[e]
+                    dx, dy = a0 - z[j, 0], a1 - z[j, 1]
+                    q = one / (one + dx * dx + dy * dy)
+                    qe[e] = q
+                    mass += p[e]
+                    near += q
+            for e in range(lo, hi if not fast else lo):
                 j = dst[e]
                 if d == 2:
                     dx, dy = z[i, 0] - z[j, 0], z[i, 1] - z[j, 1]
@@ -174,7 +184,7 @@ def _chunks(
                 g0, g1 = grad[i, 0], grad[i, 1]
                 for e in range(lo, hi):
                     j = dst[e]
-                    coef = (p[e] * att - ri * qe[e]) * ge[e, 0]
+                    coef = (p[e] * att - ri * qe[e]) * (two_c * qe[e] if fast else ge[e, 0])
                     x0 = coef * (a0 - z[j, 0])
                     x1 = coef * (a1 - z[j, 1])
                     ge[e, 0] = x0
@@ -265,22 +275,34 @@ _LOGF_POLY = (  # Cephes logf: log(1 + t) = t - t^2 / 2 + t^3 P(t), P's coeffici
 )
 
 
-@numba.njit(cache=True, nogil=True)
-def _finish(dst, pool, ge, grad, gpool, losses):  # pragma: no cover - compiled
-    """Add each edge's gradient to its destination (in edge order) and the pool rows' (chunk by
-    chunk); the loss, summed over the chunks in order."""
-    n_edges, d = ge.shape
-    m, chunks = len(pool), len(losses)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _incoming(ge, tptr, tin, grad, lo, hi):  # pragma: no cover - compiled
+    """Rows ``lo`` to ``hi``: each row's incoming edges' gradients (``tin``: the edges by
+    destination, ``tptr`` its row starts), subtracted in edge order. Rows are disjoint between
+    threads, so the pass runs on all of them, after every chunk's edges are done."""
+    d = ge.shape[1]
     if d == 2:
-        for e in range(n_edges):
-            j = dst[e]
-            grad[j, 0] -= ge[e, 0]
-            grad[j, 1] -= ge[e, 1]
-    else:
-        for e in range(n_edges):
-            j = dst[e]
-            for t in range(d):
-                grad[j, t] -= ge[e, t]
+        for j in range(lo, hi):
+            g0, g1 = grad[j, 0], grad[j, 1]
+            for k in range(tptr[j], tptr[j + 1]):
+                e = tin[k]
+                g0 -= ge[e, 0]
+                g1 -= ge[e, 1]
+            grad[j, 0], grad[j, 1] = g0, g1
+        return
+    for j in range(lo, hi):
+        for t in range(d):
+            g = grad[j, t]
+            for k in range(tptr[j], tptr[j + 1]):
+                g -= ge[tin[k], t]
+            grad[j, t] = g
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish(pool, grad, gpool, losses):  # pragma: no cover - compiled
+    """Add the pool rows' gradients (chunk by chunk); the loss, summed over the chunks in
+    order."""
+    m, chunks, d = len(pool), len(losses), grad.shape[1]
     for ch in range(chunks):
         for k in range(m):
             for t in range(d):
@@ -289,6 +311,21 @@ def _finish(dst, pool, ge, grad, gpool, losses):  # pragma: no cover - compiled
     for ch in range(chunks):  # in order
         loss += losses[ch]
     return loss
+
+
+@numba.njit(cache=True)
+def _by_destination(dst, n, tptr, tin):  # pragma: no cover - compiled
+    """``tin``: the edge ids ordered by destination (stably: in edge order within a row),
+    ``tptr`` the row starts."""
+    tptr[:] = 0
+    for e in range(len(dst)):
+        tptr[dst[e] + 1] += 1
+    for j in range(n):
+        tptr[j + 1] += tptr[j]
+    fill = tptr[:-1].copy()
+    for e in range(len(dst)):
+        tin[fill[dst[e]]] = e
+        fill[dst[e]] += 1
 
 
 @numba.njit(cache=True)
@@ -420,6 +457,7 @@ def _run(z, src, dst, p, pools, epochs, negatives, clip, apply: bool, threads):
     if len(order):  # into the team's own arrays: the same memory every call
         np.take(dst, order, out=team.dst)
         np.take(p, order, out=team.p)
+        _by_destination(team.dst, z.shape[0], team.tptr, team.tin)
     team.z[:] = z
     team.par[1] = negatives
     out = np.empty(len(epochs), dtype=np.float64)
@@ -445,8 +483,9 @@ def _run(z, src, dst, p, pools, epochs, negatives, clip, apply: bool, threads):
 
 
 # A worker's slot in its team's ``ctl``: spinning for work (IDLE), work posted (GO), done (DONE),
-# left after SPINS idle turns or asked to (GONE, STOP), or called and not yet spinning (CALLED).
-_IDLE, _GO, _DONE, _GONE, _STOP, _CALLED = range(6)
+# left after SPINS idle turns or asked to (GONE, STOP), or called and not yet spinning (CALLED);
+# GO_IN: the incoming edges' pass of its rows posted.
+_IDLE, _GO, _DONE, _GONE, _STOP, _CALLED, _GO_IN = range(7)
 _SPINS = 1 << 24  # idle turns (~5-10 ms) before a worker leaves: a layout's epochs come faster
 
 
@@ -478,8 +517,12 @@ class _Team:
         self.losses = np.empty(chunks, dtype=np.float64)
         self.ge = np.empty((len(dst), d), dtype=np.float32)
         self.qe = np.empty(len(dst), dtype=np.float32)
+        self.tptr = np.empty(n + 1, dtype=np.int64)
+        self.tin = np.empty(len(dst), dtype=np.int64)
+        if not copies:  # sorted edges: the same for every call of the team; else each call's
+            _by_destination(dst, n, self.tptr, self.tin)
         self.args = (self.z, indptr, dst, p, self.pool, self.par, self.b, self.hit, self.nxt)
-        self.args += (self.ge, self.qe, self.grad, self.gpool, self.losses)
+        self.args += (self.ge, self.qe, self.grad, self.gpool, self.losses, self.tptr, self.tin)
         # a worker's arguments: the passes' own arrays are the lead's alone
         none = (np.empty((0, m), np.int64), np.empty((0, 3)), np.float32(0.0), False)
         self.idle = (*self.args, *none, np.empty(0))
@@ -505,63 +548,73 @@ def _team(z, indptr, dst, p, copies: bool, m: int, most: int) -> _Team:
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _work(
     lead, slot, count, ctl, cuts, spins, z, indptr, dst, p, pool, par, b, hit, nxt, ge, qe, grad,
-    gpool, losses, pools, epochs, clip, apply, out,
+    gpool, losses, tptr, tin, pools, epochs, clip, apply, out,
 ):  # pragma: no cover - compiled  # fmt: skip
     """Run a team's passes. The lead (the calling thread, ``count`` ranges) runs one pass per
-    row of ``pools``/``epochs`` (its pool; nu, attraction, step): it sets the pass up, posts
-    range w to each worker w found spinning, runs its own range 0 and the ranges of workers not
-    there, waits for the posted ones, sums the pass (its loss into ``out``) and, when
-    ``apply``, steps ``z``. A worker (``slot``) spins on its slot, runs its range when posted,
-    and leaves after ``spins`` idle turns or when told. Every range of every role runs through
-    the one call of :func:`_chunks` below (inlined: a call into separately compiled code gave
-    other bits once loaded from numba's disk cache), so the same machine code computes it
-    whichever thread runs it."""
-    mine = np.zeros(max(count, 1), dtype=np.bool_)
+    row of ``pools``/``epochs`` (its pool; nu, attraction, step), in two phases: the chunks'
+    edges and pushes (:func:`_chunks`), then each row's incoming edges (:func:`_incoming`). For
+    each phase it posts range w to each worker w found spinning, runs its own range 0 and the
+    ranges of workers not there, and waits for the posted ones; then it sums the pass (its loss
+    into ``out``) and, when ``apply``, steps ``z``. A worker (``slot``) spins on its slot, runs
+    its range of the phase posted, and leaves after ``spins`` idle turns or when told. Every
+    range of every role runs through the one call of each phase below (inlined: a call into
+    separately compiled code gave other bits once loaded from numba's disk cache), so the same
+    machine code computes it whichever thread runs it."""
+    mine = np.ones(max(count, 1), dtype=np.bool_)  # nothing posted yet
     if not lead and _cas(ctl, slot, _CALLED, _IDLE) != _CALLED:
         return  # told to stop before it started
-    turn, idle, ep = count, 0, -1
+    n = z.shape[0]
+    per = (n + len(losses) - 1) // len(losses)  # rows a chunk
+    turn, idle, ep, phase, run = count, 0, -1, _GO_IN, _GO
     while True:
         r = -1
         if lead:
             while turn < count and not mine[turn]:
                 turn += 1
-            if turn == count:  # the pass's ranges are all run or posted
-                if ep >= 0:
-                    for w in range(1, count):
-                        if not mine[w]:
-                            while _load(ctl, w) != _DONE:
-                                pass
-                            _store(ctl, w, _IDLE)
-                    out[ep] = _finish(dst, pool, ge, grad, gpool, losses)
-                    if apply:
-                        _apply_step(z, grad, np.float32(epochs[ep, 2]), clip)
-                ep += 1
-                if ep == len(out):
-                    return
-                pool[:] = pools[ep]
-                par[0], par[2] = epochs[ep, 0], epochs[ep, 1]
-                _setup(z, pool, b, hit, nxt, grad, gpool, losses)
+            if turn == count:  # the phase's ranges are all run or posted: wait for the posted
+                for w in range(1, count):
+                    if not mine[w]:
+                        while _load(ctl, w) != _DONE:
+                            pass
+                        _store(ctl, w, _IDLE)
+                if phase == _GO:
+                    phase = _GO_IN
+                else:
+                    if ep >= 0:
+                        out[ep] = _finish(pool, grad, gpool, losses)
+                        if apply:
+                            _apply_step(z, grad, np.float32(epochs[ep, 2]), clip)
+                    ep += 1
+                    if ep == len(out):
+                        return
+                    pool[:] = pools[ep]
+                    par[0], par[2] = epochs[ep, 0], epochs[ep, 1]
+                    _setup(z, pool, b, hit, nxt, grad, gpool, losses)
+                    phase = _GO
                 mine[0] = True
-                for w in range(1, count):  # posted (after the setup's stores) or the lead's
-                    mine[w] = _cas(ctl, w, _IDLE, _GO) != _IDLE
+                for w in range(1, count):  # posted (after the phase's stores) or the lead's
+                    mine[w] = _cas(ctl, w, _IDLE, phase) != _IDLE
                 turn = 0
                 continue
-            r = turn
+            r, run = turn, phase
             turn += 1
         else:
             state = _load(ctl, slot)
             if state == _STOP:
                 return
-            if state != _GO:
+            if state != _GO and state != _GO_IN:
                 idle += 1
                 if idle >= spins and _cas(ctl, slot, _IDLE, _GONE) == _IDLE:
                     return
                 continue
-            r = slot
-        _chunks(
-            z, indptr, dst, p, pool, par[0], par[1], par[2], b, hit, nxt, ge, qe, grad, gpool,
-            losses, cuts[r], cuts[r + 1],
-        )  # fmt: skip
+            r, run = slot, state
+        if run == _GO:
+            _chunks(
+                z, indptr, dst, p, pool, par[0], par[1], par[2], b, hit, nxt, ge, qe, grad,
+                gpool, losses, cuts[r], cuts[r + 1],
+            )  # fmt: skip
+        else:
+            _incoming(ge, tptr, tin, grad, min(cuts[r] * per, n), min(cuts[r + 1] * per, n))
         if not lead:
             _store(ctl, slot, _DONE)
             idle = 0
