@@ -64,7 +64,7 @@ def reduce(
         help="Neighbours per point in the kNN graph (default 15; 10 with --parametric).",
     ),
     epochs: Optional[int] = typer.Option(
-        None, "--epochs", help="Training epochs (default 500; 200 above 10,000 points)."
+        None, "--epochs", help="Training epochs (default 1000; 200 above 10,000 points)."
     ),
     refine: int = typer.Option(
         0,
