@@ -7,7 +7,11 @@ digits epoch (1,797 points, 25k edges, 230k pool pairs) falls from 2.6 ms to a f
 
 Deterministic whatever the number of threads: the sources are cut into a fixed number of chunks,
 each chunk sums its own share of the loss and of the pool rows' gradient, and the chunks are
-added in order; every other sum runs in edge or source order on one thread. The threads are
+added in order; then each row sums its incoming edges' gradients in edge order (the rows split
+between the threads as the chunks are); the pool rows and the loss are added on one thread,
+in chunk order. A layout's epochs run as one call (:func:`sne_sgd_epochs`): the calling thread
+sets each epoch up, hands the helper threads their ranges, sums and takes the step, with no
+Python between the epochs (a third of a small layout's epoch was that Python). The threads are
 Python threads running one serial compiled loop (:func:`_work`) on disjoint chunk ranges, not
 numba's ``prange``: a ``parallel=True`` function compiled afresh gave other bits than the same
 function loaded from numba's disk cache (a layout's first run in a new environment differed
