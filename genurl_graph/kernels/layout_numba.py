@@ -104,7 +104,7 @@ def _chunks(
                     qe[e] = q
                     mass += p[e]
                     near += q
-            for e in range(lo, hi if not fast else lo):
+            for e in range(lo, hi if not fast else lo):  # any other d and nu
                 j = dst[e]
                 if d == 2:
                     dx, dy = z[i, 0] - z[j, 0], z[i, 1] - z[j, 1]
