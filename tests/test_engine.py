@@ -521,6 +521,38 @@ def test_compiled_runs_of_epochs_give_the_bits_of_one_epoch_at_a_time(refine, mo
     assert fast.history_.losses == slow.history_.losses
 
 
+def test_a_hook_that_does_not_say_when_it_acts_runs_at_every_epoch(monkeypatch):
+    """A hook without ``next_at`` may act at any epoch: the compiled runs are one epoch long,
+    the hook sees every epoch, and the layout is that of one epoch at a time."""
+    pytest.importorskip("numba")
+    from genurl_graph.engine import trainer as T
+
+    rng = np.random.default_rng(2)
+    n = 120
+    src = np.repeat(np.arange(n), 4)
+    dst = (src + rng.integers(1, n, len(src))) % n
+    edges = (torch.as_tensor(src), torch.as_tensor(dst), torch.rand(len(src)))
+    cfg = TrainConfig(epochs=12, lr=1.0, optimizer="sgd", form="sne", lr_decay=True, pool=16)
+
+    def fit():
+        seen = []
+        torch.manual_seed(0)
+        enc = Table(n, 2)
+        Trainer(cfg, seed=1).fit(enc, EdgeStream(None, edges, n), [lambda e, _: seen.append(e)])
+        return seen, enc.weight.detach().numpy().copy()
+
+    from genurl_graph.kernels import layout_numba as K
+
+    runs, epochs = [], K.sne_sgd_epochs
+    monkeypatch.setattr(
+        K, "sne_sgd_epochs", lambda *a, **k: runs.append(len(a[5])) or epochs(*a, **k)
+    )
+    seen, fast = fit()
+    assert seen == list(range(12)) and runs == [1] * 12  # compiled, one epoch a run
+    monkeypatch.setattr(T.Trainer, "_fit_compiled", lambda *a: False)
+    assert np.array_equal(fit()[1], fast)
+
+
 def test_kernel_thread_chooser_keeps_the_faster_count():
     """The compiled kernel's thread count: timed on all threads, then on one, the faster kept
     until the next trial; new sizes start a new trial."""
