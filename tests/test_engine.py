@@ -282,14 +282,37 @@ def test_compiled_sne_kernel_is_deterministic_and_order_free():
     l3, g3 = sne_loss_grad(z, src[perm], dst[perm], p[perm], pool, 1.0, 2.0, 1.5)
     np.testing.assert_allclose(l3, l1, rtol=1e-5)
     np.testing.assert_allclose(g3, g1, rtol=1e-4, atol=1e-6)
-    edges = tuple(map(torch.from_numpy, (src, dst, p, pool)))
-    for z, nu in ((z, 1.0), (z, 0.7), (rng.normal(size=(n, 3)).astype(np.float32), 1.0)):
+    for z, src, dst, p, nu in (
+        (z, src, dst, p, 1.0),
+        (z, src, dst, p, 0.7),
+        (rng.normal(size=(n, 3)).astype(np.float32), src, dst, p, 1.0),
+        (z, *_symmetric_edges(n), 1.0),  # one pass over each row's edges both ways
+    ):
+        E, edges = len(src), tuple(map(torch.from_numpy, (src, dst, p, pool)))
         got, grad = sne_loss_grad(z, src, dst, p, pool, nu, 2.0, 1.5)  # d = 2 and d = 3 paths
         zt = torch.from_numpy(z).requires_grad_()
         ref = L._sne(zt, *edges, nu, 2.0, "torch", 1.5)
         ref.backward()
         np.testing.assert_allclose(got / E, ref.item(), rtol=1e-5)
         np.testing.assert_allclose(grad / E, zt.grad.numpy(), rtol=1e-4, atol=1e-7)
+    from genurl_graph.kernels import layout_numba as K
+
+    assert K._LOCAL.team.par[3] == 1.0  # the symmetric P took the one-pass path
+    one = sne_loss_grad(z, src, dst, p, pool, 1.0, 2.0, 1.5, threads=1)
+    two = sne_loss_grad(z, src, dst, p, pool, 1.0, 2.0, 1.5, threads=2)
+    assert one[0] == two[0] and np.array_equal(one[1], two[1])
+
+
+def _symmetric_edges(n):
+    """A symmetric P (the same p both ways), sorted by source, with a row that has no edge."""
+    import scipy.sparse as sp
+
+    a = sp.random(n, n, density=0.02, random_state=np.random.RandomState(4), format="coo")
+    a = (a + a.T).tocoo()
+    keep = (a.row != a.col) & (a.row != 5) & (a.col != 5)
+    row, col, val = a.row[keep], a.col[keep], a.data[keep]
+    order = np.lexsort((col, row))
+    return row[order].astype(np.int64), col[order].astype(np.int64), val[order].astype(np.float32)
 
 
 def test_compiled_sne_kernel_gives_the_same_bits_compiled_afresh_and_from_the_disk_cache(tmp_path):

@@ -67,7 +67,7 @@ def _setup(z, pool, b, hit, nxt, grad, gpool, losses):  # pragma: no cover - com
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _chunks(
     z, indptr, dst, p, pool, nu, negatives, attraction, b, hit, nxt, ge, qe, grad, gpool, losses,
-    first, last,
+    rr, mutual, first, last,
 ):  # pragma: no cover - compiled  # fmt: skip
     """The source chunks ``first`` to ``last`` (rows of the CSR ``indptr``/``dst``/``p``): each
     row's edges (d2, q, its P mass and the neighbours' share of Z_i), its push over the pool
@@ -89,6 +89,7 @@ def _chunks(
     for ch in range(first, last):
         for i in range(ch * per, min((ch + 1) * per, n)):
             lo, hi = indptr[i], indptr[i + 1]
+            rr[i] = 0.0
             if lo == hi:
                 continue
             mass = np.float32(0.0)
@@ -183,6 +184,9 @@ def _chunks(
                             acc += kb[k] * b[t, k]
                             gpool[ch, t, k] -= kb[k] * (a - b[t, k])
                         grad[i, t] += a * ksum - acc
+            rr[i] = ri
+            if fast and mutual:  # the edges' gradients: by _incoming, once every r is known
+                continue
             if d == 2:  # the row's gradient in registers, added in the same order
                 a0, a1 = z[i, 0], z[i, 1]
                 g0, g1 = grad[i, 0], grad[i, 1]
@@ -280,11 +284,28 @@ _LOGF_POLY = (  # Cephes logf: log(1 + t) = t - t^2 / 2 + t^3 P(t), P's coeffici
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _incoming(ge, tptr, tin, grad, lo, hi):  # pragma: no cover - compiled
+def _incoming(ge, tptr, tin, grad, lo, hi, z, indptr, dst, p, qe, rr, par):  # pragma: no cover
     """Rows ``lo`` to ``hi``: each row's incoming edges' gradients (``tin``: the edges by
     destination, ``tptr`` its row starts), subtracted in edge order. Rows are disjoint between
-    threads, so the pass runs on all of them, after every chunk's edges are done."""
+    threads, so the pass runs on all of them, after every chunk's edges are done. For a
+    symmetric P_X (``par[3]``; same p both ways, and q is) in the common layout, each row's
+    whole edge gradient in one pass over its own edges instead: edge (i, j) and its reverse
+    give (2 p att - (r_i + r_j) q) 2c q (z_i - z_j), c = 1."""
     d = ge.shape[1]
+    if d == 2 and par[0] == 1.0 and par[3] != 0.0:
+        att = np.float32(par[2])
+        two = np.float32(2.0)
+        for i in range(lo, hi):
+            a0, a1, ri = z[i, 0], z[i, 1], rr[i]
+            g0, g1 = grad[i, 0], grad[i, 1]
+            for e in range(indptr[i], indptr[i + 1]):
+                j = dst[e]
+                q = qe[e]
+                coef = (two * p[e] * att - (ri + rr[j]) * q) * two * q
+                g0 += coef * (a0 - z[j, 0])
+                g1 += coef * (a1 - z[j, 1])
+            grad[i, 0], grad[i, 1] = g0, g1
+        return
     if d == 2:
         for j in range(lo, hi):
             g0, g1 = grad[j, 0], grad[j, 1]
@@ -315,6 +336,22 @@ def _finish(pool, grad, gpool, losses):  # pragma: no cover - compiled
     for ch in range(chunks):  # in order
         loss += losses[ch]
     return loss
+
+
+@numba.njit(cache=True)
+def _mutual(indptr, dst, p):  # pragma: no cover - compiled
+    """Whether every edge (i, j) has its reverse (j, i) with the same p (a symmetric P_X)."""
+    for i in range(len(indptr) - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            j = dst[e]
+            found = False
+            for f in range(indptr[j], indptr[j + 1]):
+                if dst[f] == i and p[f] == p[e]:
+                    found = True
+                    break
+            if not found:
+                return False
+    return True
 
 
 @numba.njit(cache=True)
@@ -462,6 +499,7 @@ def _run(z, src, dst, p, pools, epochs, negatives, clip, apply: bool, threads):
         np.take(dst, order, out=team.dst)
         np.take(p, order, out=team.p)
         _by_destination(team.dst, z.shape[0], team.tptr, team.tin)
+        team.par[3] = float(_mutual(indptr, team.dst, team.p))
     team.z[:] = z
     team.par[1] = negatives
     out = np.empty(len(epochs), dtype=np.float64)
@@ -512,7 +550,7 @@ class _Team:
         self.ctl = np.full(most, _GONE, dtype=np.int64)
         self.cuts = np.zeros(most + 1, dtype=np.int64)
         self.pool = np.zeros(m, dtype=np.int64)
-        self.par = np.zeros(3, dtype=np.float64)
+        self.par = np.zeros(4, dtype=np.float64)  # nu, negatives, attraction, symmetric
         self.b = np.empty((d, m), dtype=np.float32)
         self.hit = np.empty(n, dtype=np.int64)
         self.nxt = np.empty(max(m, 1), dtype=np.int64)
@@ -526,7 +564,10 @@ class _Team:
         if not copies:  # sorted edges: the same for every call of the team; else each call's
             _by_destination(dst, n, self.tptr, self.tin)
         self.args = (self.z, indptr, dst, p, self.pool, self.par, self.b, self.hit, self.nxt)
+        self.rr = np.zeros(n, dtype=np.float32)  # each row's r_i = negatives mass_i / Z_i
+        self.par[3] = 0.0 if copies else float(_mutual(indptr, dst, p))
         self.args += (self.ge, self.qe, self.grad, self.gpool, self.losses, self.tptr, self.tin)
+        self.args += (self.rr,)
         # a worker's arguments: the passes' own arrays are the lead's alone
         none = (np.empty((0, m), np.int64), np.empty((0, 3)), np.float32(0.0), False)
         self.idle = (*self.args, *none, np.empty(0))
@@ -552,7 +593,7 @@ def _team(z, indptr, dst, p, copies: bool, m: int, most: int) -> _Team:
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
 def _work(
     lead, slot, count, ctl, cuts, spins, z, indptr, dst, p, pool, par, b, hit, nxt, ge, qe, grad,
-    gpool, losses, tptr, tin, pools, epochs, clip, apply, out,
+    gpool, losses, tptr, tin, rr, pools, epochs, clip, apply, out,
 ):  # pragma: no cover - compiled  # fmt: skip
     """Run a team's passes. The lead (the calling thread, ``count`` ranges) runs one pass per
     row of ``pools``/``epochs`` (its pool; nu, attraction, step), in two phases: the chunks'
@@ -615,10 +656,13 @@ def _work(
         if run == _GO:
             _chunks(
                 z, indptr, dst, p, pool, par[0], par[1], par[2], b, hit, nxt, ge, qe, grad,
-                gpool, losses, cuts[r], cuts[r + 1],
+                gpool, losses, rr, par[3] != 0.0, cuts[r], cuts[r + 1],
             )  # fmt: skip
         else:
-            _incoming(ge, tptr, tin, grad, min(cuts[r] * per, n), min(cuts[r + 1] * per, n))
+            _incoming(
+                ge, tptr, tin, grad, min(cuts[r] * per, n), min(cuts[r + 1] * per, n), z,
+                indptr, dst, p, qe, rr, par,
+            )  # fmt: skip
         if not lead:
             _store(ctl, slot, _DONE)
             idle = 0
