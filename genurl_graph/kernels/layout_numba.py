@@ -498,8 +498,8 @@ def _run(z, src, dst, p, pools, epochs, negatives, clip, apply: bool, threads):
     if len(order):  # into the team's own arrays: the same memory every call
         np.take(dst, order, out=team.dst)
         np.take(p, order, out=team.p)
-        _by_destination(team.dst, z.shape[0], team.tptr, team.tin)
-        team.par[3] = float(_mutual(indptr, team.dst, team.p))
+        _by_destination(team.dst, z.shape[0], team.tptr, team.tin)  # (the symmetric pass is
+        # for sorted edges: its check, once per team, would run every call here)
     team.z[:] = z
     team.par[1] = negatives
     out = np.empty(len(epochs), dtype=np.float64)
