@@ -317,14 +317,12 @@ def free_sgd_step(form, z, src, dst, p, pool, nu, negatives, attraction, step, c
     return loss.item() * n_edges
 
 
-def free_sgd_epochs(form, z, src, dst, p, pools, epochs, negatives, clip):
-    """Several :func:`free_sgd_step` steps in one compiled call, where ``form`` runs compiled on
-    ``z`` (the ``sne`` form, float32 CPU rows; else None, nothing done): ``pools`` (K, m) each
+def free_sgd_epochs(z, src, dst, p, pools, epochs, negatives, clip):
+    """Several :func:`free_sgd_step` steps of the ``sne`` form in one compiled call, where it
+    runs compiled on ``z`` (:func:`compiled_step`; the caller checks): ``pools`` (K, m) each
     step's pool, ``epochs`` (K, 3) each step's nu, attraction and step size; the K summed
     losses (:func:`~genurl_graph.kernels.layout_numba.sne_sgd_epochs`)."""
     z = z.detach()  # the same memory
-    if closed_form(form, z.shape[1]) is None or not compiled_step(form, z):
-        return None
     from ..kernels.layout_numba import sne_sgd_epochs
 
     return sne_sgd_epochs(

@@ -298,8 +298,8 @@ class Trainer:
             table = np.array([self._schedule(e) for e in range(epoch, end)], dtype=np.float64)
             with torch.no_grad():
                 losses = free_sgd_epochs(
-                    cfg.form, z, src, dst, p, stream.pools(end - epoch, gen, cfg), table,
-                    cfg.negatives, cfg.clip,
+                    z, src, dst, p, stream.pools(end - epoch, gen, cfg), table, cfg.negatives,
+                    cfg.clip,
                 )  # fmt: skip
             for e in range(epoch, end):
                 if watch.end(e, losses[e - epoch] / max(len(src), 1), new_p and e == epoch):

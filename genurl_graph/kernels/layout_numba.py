@@ -67,12 +67,13 @@ def _setup(z, pool, b, hit, nxt, grad, gpool, losses):  # pragma: no cover - com
 @numba.njit(cache=True, fastmath=True, nogil=True, error_model="numpy", inline="always")
 def _chunks(
     z, indptr, dst, p, pool, nu, negatives, attraction, b, hit, nxt, ge, qe, grad, gpool, losses,
-    rr, mutual, first, last,
+    rr, one_pass, first, last,
 ):  # pragma: no cover - compiled  # fmt: skip
     """The source chunks ``first`` to ``last`` (rows of the CSR ``indptr``/``dst``/``p``): each
     row's edges (d2, q, its P mass and the neighbours' share of Z_i), its push over the pool
     (Z_i, r_i = negatives mass_i / Z_i), and its own gradient row; an edge's gradient is kept
-    for its destination (added by :func:`_incoming`, in edge order) and the pool rows' per chunk.
+    for its destination (added by :func:`_incoming`, in edge order) and the pool rows' per chunk;
+    with ``one_pass`` (:func:`_one_pass`) only each row's r_i is kept, for :func:`_incoming`.
     Chunks write disjoint rows and slots: threads may run disjoint chunk ranges at once."""
     n, d = z.shape
     m = len(pool)
@@ -86,6 +87,7 @@ def _chunks(
     per = (n + len(losses) - 1) // len(losses)
     d2 = np.empty(m, dtype=np.float32)
     kb = np.empty(m, dtype=np.float32)
+    fast = d == 2 and nu == 1.0  # the common layout
     for ch in range(first, last):
         for i in range(ch * per, min((ch + 1) * per, n)):
             lo, hi = indptr[i], indptr[i + 1]
@@ -95,8 +97,7 @@ def _chunks(
             mass = np.float32(0.0)
             near = np.float32(0.0)
             pull = np.float32(0.0)
-            fast = d == 2 and nu == 1.0
-            if fast:  # the common layout: a loop with no branch, which vectorises
+            if fast:  # a loop with no branch, which vectorises
                 a0, a1 = z[i, 0], z[i, 1]
                 for e in range(lo, hi):
                     j = dst[e]
@@ -185,7 +186,7 @@ def _chunks(
                             gpool[ch, t, k] -= kb[k] * (a - b[t, k])
                         grad[i, t] += a * ksum - acc
             rr[i] = ri
-            if fast and mutual:  # the edges' gradients: by _incoming, once every r is known
+            if one_pass:  # the edges' gradients: by _incoming, once every r is known
                 continue
             if d == 2:  # the row's gradient in registers, added in the same order
                 a0, a1 = z[i, 0], z[i, 1]
@@ -284,15 +285,17 @@ _LOGF_POLY = (  # Cephes logf: log(1 + t) = t - t^2 / 2 + t^3 P(t), P's coeffici
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _incoming(ge, tptr, tin, grad, lo, hi, z, indptr, dst, p, qe, rr, par):  # pragma: no cover
+def _incoming(
+    ge, tptr, tin, grad, lo, hi, z, indptr, dst, p, qe, rr, par, one_pass
+):  # pragma: no cover
     """Rows ``lo`` to ``hi``: each row's incoming edges' gradients (``tin``: the edges by
     destination, ``tptr`` its row starts), subtracted in edge order. Rows are disjoint between
-    threads, so the pass runs on all of them, after every chunk's edges are done. For a
-    symmetric P_X (``par[3]``; same p both ways, and q is) in the common layout, each row's
+    threads, so the pass runs on all of them, after every chunk's edges are done. With
+    ``one_pass`` (:func:`_one_pass`: a symmetric P_X, same p both ways, and q is) each row's
     whole edge gradient in one pass over its own edges instead: edge (i, j) and its reverse
     give (2 p att - (r_i + r_j) q) 2c q (z_i - z_j), c = 1."""
     d = ge.shape[1]
-    if d == 2 and par[0] == 1.0 and par[3] != 0.0:
+    if one_pass:
         att = np.float32(par[2])
         two = np.float32(2.0)
         for i in range(lo, hi):
@@ -321,6 +324,13 @@ def _incoming(ge, tptr, tin, grad, lo, hi, z, indptr, dst, p, qe, rr, par):  # p
             for k in range(tptr[j], tptr[j + 1]):
                 g -= ge[tin[k], t]
             grad[j, t] = g
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _one_pass(par, d):  # pragma: no cover - compiled
+    """Whether a pass takes each row's edges both ways at once: a symmetric P_X (``par[3]``) in
+    the common layout (d = 2, nu = 1); :func:`_chunks` and :func:`_incoming` both go by it."""
+    return par[3] != 0.0 and d == 2 and par[0] == 1.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -656,12 +666,12 @@ def _work(
         if run == _GO:
             _chunks(
                 z, indptr, dst, p, pool, par[0], par[1], par[2], b, hit, nxt, ge, qe, grad,
-                gpool, losses, rr, par[3] != 0.0, cuts[r], cuts[r + 1],
+                gpool, losses, rr, _one_pass(par, z.shape[1]), cuts[r], cuts[r + 1],
             )  # fmt: skip
         else:
             _incoming(
                 ge, tptr, tin, grad, min(cuts[r] * per, n), min(cuts[r + 1] * per, n), z,
-                indptr, dst, p, qe, rr, par,
+                indptr, dst, p, qe, rr, par, _one_pass(par, z.shape[1]),
             )  # fmt: skip
         if not lead:
             _store(ctl, slot, _DONE)
